@@ -1,0 +1,27 @@
+"""`python -m connectors.sim`: run the plant-systems simulator on its own."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import uvicorn
+
+from connectors.sim.app import create_app
+from connectors.sim.store import SimStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="changeflow plant-systems simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--db", type=Path, default=Path(".changeflow/sim.db"))
+    parser.add_argument("--reset", action="store_true", help="reseed the demo dataset")
+    args = parser.parse_args()
+    if args.reset:
+        SimStore(args.db).reset()
+    uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

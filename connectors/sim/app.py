@@ -1,0 +1,418 @@
+"""The simulator's HTTP API: PLM, ERP, MES and QMS of every plant, a write ledger and fault injection.
+
+Every write needs an `Idempotency-Key` header (and an `X-Change-Id`): a repeated key returns the
+first answer and changes nothing. `GET /sim/ledger` lists every applied write; `GET /sim/state`
+every system's current state; `POST /sim/faults` makes the next matching requests fail.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from connectors.sim.dataset import snapshot_rows
+from connectors.sim.seed import build_demo_thread
+from connectors.sim.store import SimRejection, SimStore
+from domain.revisions import is_after
+
+LISTS: dict[tuple[str, str], str] = {
+    ("erp", "mbom"): "mbom_line",
+    ("erp", "production-orders"): "production_order",
+    ("erp", "inventory"): "inventory",
+    ("erp", "purchase-orders"): "purchase_order",
+    ("mes", "routings"): "routing",
+    ("mes", "work-instructions"): "work_instruction",
+    ("mes", "qualifications"): "qualification",
+    ("qms", "inspection-plans"): "inspection_plan",
+}
+
+
+class Fault(BaseModel):
+    path_contains: str
+    method: str = "POST"
+    status: int = Field(default=503, ge=400, le=599)
+    times: int = Field(default=1, ge=1)
+
+
+class ReleaseRevision(BaseModel):
+    revision: str
+    from_revision: str
+
+
+class WithdrawRevision(BaseModel):
+    restore_revision: str
+
+
+class ComponentRevision(BaseModel):
+    component: str
+    from_revision: str
+    to_revision: str
+
+
+class DocumentRevision(BaseModel):
+    part: str
+    part_revision: str
+
+
+class RestoreDocument(BaseModel):
+    revision: int
+    part: str
+    part_revision: str
+
+
+class _Faults:
+    def __init__(self) -> None:
+        self.rules: list[Fault] = []
+        self.lock = threading.Lock()
+
+    def take(self, method: str, path: str) -> int | None:
+        with self.lock:
+            for rule in self.rules:
+                if rule.method.upper() == method and rule.path_contains in path:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self.rules.remove(rule)
+                    return rule.status
+        return None
+
+
+def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
+    """The simulator over the SQLite file `db_path`, seeded with the demo factory when empty."""
+    store = SimStore(db_path)
+    if seed and store.is_empty():
+        store.load(snapshot_rows(build_demo_thread()))
+    faults = _Faults()
+    app = FastAPI(title="changeflow plant-systems simulator", version="0.1.0")
+    app.state.store = store
+
+    @app.middleware("http")
+    async def inject_faults(request: Request, call_next: Any) -> Any:
+        status = faults.take(request.method, request.url.path)
+        if status is not None:
+            return JSONResponse({"detail": f"injected fault {status}"}, status_code=status)
+        return await call_next(request)
+
+    @app.exception_handler(SimRejection)
+    async def rejection(_request: Request, exc: SimRejection) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    def write(
+        *,
+        key: str | None,
+        change_id: str | None,
+        system: str,
+        plant: str | None,
+        action: str,
+        target: str,
+        body: BaseModel,
+        apply: Any,
+    ) -> dict[str, Any]:
+        if not key:
+            raise HTTPException(400, "the Idempotency-Key header is required on every write")
+        if not change_id:
+            raise HTTPException(400, "the X-Change-Id header is required on every write")
+        _status, result, replayed = store.apply_write(
+            idempotency_key=key,
+            change_id=change_id,
+            system=system,
+            plant=plant,
+            action=action,
+            target=target,
+            request=body.model_dump(mode="json"),
+            apply=apply,
+        )
+        return {**result, "replayed": replayed}
+
+    def need_plant(plant: str) -> None:
+        if store.get("SIM", "", "plant", plant) is None:
+            raise HTTPException(404, f"plant {plant} does not exist")
+
+    # -- simulator control ---------------------------------------------------------------
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/sim/plants")
+    def plants() -> list[dict[str, Any]]:
+        return store.all_docs("SIM", "", "plant")
+
+    @app.get("/sim/ledger")
+    def ledger(change_id: str | None = None) -> list[dict[str, Any]]:
+        return store.ledger(change_id)
+
+    @app.get("/sim/state")
+    def state() -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "PLM": {
+                "parts": store.all_docs("PLM", "", "part"),
+                "ebom": store.all_docs("PLM", "", "ebom_line"),
+            }
+        }
+        for plant in store.plants():
+            result[plant] = {
+                "ERP": {k: store.all_docs("ERP", plant, k) for k in
+                        ("mbom_line", "production_order", "inventory", "purchase_order")},
+                "MES": {k: store.all_docs("MES", plant, k) for k in
+                        ("routing", "work_instruction", "qualification")},
+                "QMS": {"inspection_plan": store.all_docs("QMS", plant, "inspection_plan")},
+            }
+        return result
+
+    @app.post("/sim/faults", status_code=201)
+    def add_fault(fault: Fault) -> dict[str, Any]:
+        with faults.lock:
+            faults.rules.append(fault)
+        return fault.model_dump()
+
+    @app.delete("/sim/faults")
+    def clear_faults() -> dict[str, int]:
+        with faults.lock:
+            count = len(faults.rules)
+            faults.rules.clear()
+        return {"cleared": count}
+
+    # -- PLM -------------------------------------------------------------------------------
+    @app.get("/plm/parts")
+    def list_parts(
+        after: str | None = None,
+        limit: int = Query(1000, ge=1, le=10000),
+        updated_since: datetime | None = None,
+    ) -> dict[str, Any]:
+        items, cursor = store.page("PLM", "", "part", after=after, limit=limit,
+                                   updated_since=updated_since)
+        return {"items": items, "next_cursor": cursor}
+
+    @app.get("/plm/parts/{number}")
+    def get_part(number: str) -> dict[str, Any]:
+        part = store.get("PLM", "", "part", number)
+        if part is None:
+            raise HTTPException(404, f"part {number} does not exist")
+        return part
+
+    @app.get("/plm/ebom")
+    def list_ebom(
+        after: str | None = None,
+        limit: int = Query(1000, ge=1, le=10000),
+        updated_since: datetime | None = None,
+    ) -> dict[str, Any]:
+        items, cursor = store.page("PLM", "", "ebom_line", after=after, limit=limit,
+                                   updated_since=updated_since)
+        return {"items": items, "next_cursor": cursor}
+
+    @app.post("/plm/parts/{number}/revisions")
+    def release_revision(
+        number: str,
+        body: ReleaseRevision,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        def apply(session: Session) -> dict[str, Any]:
+            part = store.read(session, "PLM", "", "part", number)
+            if part is None:
+                raise SimRejection(404, f"part {number} does not exist")
+            if part["current_revision"] != body.from_revision:
+                raise SimRejection(
+                    409,
+                    f"part {number} is at revision {part['current_revision']}, "
+                    f"not {body.from_revision}",
+                )
+            if any(r["revision"] == body.revision for r in part["revisions"]):
+                raise SimRejection(409, f"revision {body.revision} of {number} already exists")
+            if not is_after(body.revision, body.from_revision):
+                raise SimRejection(422, f"revision {body.revision} does not follow "
+                                        f"{body.from_revision}")
+            for rev in part["revisions"]:
+                if rev["revision"] == body.from_revision:
+                    rev["status"] = "superseded"
+            part["revisions"].append(
+                {"revision": body.revision, "status": "released", "change_id": x_change_id}
+            )
+            part["current_revision"] = body.revision
+            store.put(session, "PLM", "", "part", number, part)
+            return {"part": number, "current_revision": body.revision,
+                    "previous_revision": body.from_revision}
+
+        return write(key=idempotency_key, change_id=x_change_id, system="PLM", plant=None,
+                     action="release_revision", target=number, body=body, apply=apply)
+
+    @app.post("/plm/parts/{number}/revisions/{revision}/withdraw")
+    def withdraw_revision(
+        number: str,
+        revision: str,
+        body: WithdrawRevision,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        def apply(session: Session) -> dict[str, Any]:
+            part = store.read(session, "PLM", "", "part", number)
+            if part is None:
+                raise SimRejection(404, f"part {number} does not exist")
+            revs = {r["revision"]: r for r in part["revisions"]}
+            if revision not in revs or body.restore_revision not in revs:
+                raise SimRejection(409, f"part {number} has no revision {revision} "
+                                        f"or {body.restore_revision}")
+            revs[revision]["status"] = "withdrawn"
+            revs[body.restore_revision]["status"] = "released"
+            part["current_revision"] = body.restore_revision
+            store.put(session, "PLM", "", "part", number, part)
+            return {"part": number, "current_revision": body.restore_revision,
+                    "withdrawn": revision}
+
+        return write(key=idempotency_key, change_id=x_change_id, system="PLM", plant=None,
+                     action="withdraw_revision", target=number, body=body, apply=apply)
+
+    # -- ERP / MES / QMS lists ---------------------------------------------------------------
+    @app.get("/{system}/{plant}/{collection}")
+    def list_plant(
+        system: str,
+        plant: str,
+        collection: str,
+        after: str | None = None,
+        limit: int = Query(1000, ge=1, le=10000),
+        updated_since: datetime | None = None,
+    ) -> dict[str, Any]:
+        kind = LISTS.get((system, collection))
+        if kind is None:
+            raise HTTPException(404, f"{system.upper()} has no collection '{collection}'")
+        need_plant(plant)
+        items, cursor = store.page(system.upper(), plant, kind, after=after, limit=limit,
+                                   updated_since=updated_since)
+        return {"items": items, "next_cursor": cursor}
+
+    # -- ERP writes --------------------------------------------------------------------------
+    @app.post("/erp/{plant}/mbom/component-revision")
+    def set_component_revision(
+        plant: str,
+        body: ComponentRevision,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        need_plant(plant)
+
+        def apply(session: Session) -> dict[str, Any]:
+            lines = [
+                line for line in store.find(session, "ERP", plant, "mbom_line")
+                if line["component"] == body.component
+            ]
+            at_from = [line for line in lines if line["component_revision"] == body.from_revision]
+            if not at_from:
+                raise SimRejection(
+                    409,
+                    f"no MBOM line in {plant} consumes {body.component} "
+                    f"rev {body.from_revision}",
+                )
+            for line in at_from:
+                line["component_revision"] = body.to_revision
+                store.put(session, "ERP", plant, "mbom_line",
+                          f"{line['parent']}|{line['component']}", line)
+            return {"component": body.component, "revision": body.to_revision,
+                    "lines_updated": len(at_from),
+                    "parents": sorted(line["parent"] for line in at_from)}
+
+        return write(key=idempotency_key, change_id=x_change_id, system="ERP", plant=plant,
+                     action="set_component_revision", target=body.component, body=body,
+                     apply=apply)
+
+    # -- MES / QMS document revisions -------------------------------------------------------
+    def revise_document(system: str, kind: str, plant: str, doc_id: str, body: DocumentRevision,
+                        key: str | None, change_id: str | None) -> dict[str, Any]:
+        need_plant(plant)
+
+        def apply(session: Session) -> dict[str, Any]:
+            doc = store.read(session, system, plant, kind, doc_id)
+            if doc is None:
+                raise SimRejection(404, f"{kind.replace('_', ' ')} {doc_id} does not exist "
+                                        f"in {plant}")
+            previous = doc["revision"]
+            if kind == "work_instruction":
+                refs = [r for r in doc["parts"] if r["part"] == body.part]
+                if not refs:
+                    raise SimRejection(409, f"work instruction {doc_id} does not show {body.part}")
+                for ref in refs:
+                    ref["revision"] = body.part_revision
+                doc["status"] = "released"
+            else:
+                if doc["part"] != body.part:
+                    raise SimRejection(409, f"inspection plan {doc_id} inspects {doc['part']}, "
+                                            f"not {body.part}")
+                doc["part_revision"] = body.part_revision
+            doc["revision"] = previous + 1
+            store.put(session, system, plant, kind, doc_id, doc)
+            return {"id": doc_id, "revision": doc["revision"], "previous_revision": previous,
+                    "part": body.part, "part_revision": body.part_revision}
+
+        action = "publish_work_instruction" if kind == "work_instruction" else "revise_inspection_plan"
+        return write(key=key, change_id=change_id, system=system, plant=plant, action=action,
+                     target=doc_id, body=body, apply=apply)
+
+    def restore_document(system: str, kind: str, plant: str, doc_id: str, body: RestoreDocument,
+                         key: str | None, change_id: str | None) -> dict[str, Any]:
+        need_plant(plant)
+
+        def apply(session: Session) -> dict[str, Any]:
+            doc = store.read(session, system, plant, kind, doc_id)
+            if doc is None:
+                raise SimRejection(404, f"{kind.replace('_', ' ')} {doc_id} does not exist")
+            if kind == "work_instruction":
+                for ref in doc["parts"]:
+                    if ref["part"] == body.part:
+                        ref["revision"] = body.part_revision
+            else:
+                doc["part_revision"] = body.part_revision
+            doc["revision"] = body.revision
+            store.put(session, system, plant, kind, doc_id, doc)
+            return {"id": doc_id, "revision": body.revision, "part_revision": body.part_revision}
+
+        return write(key=key, change_id=change_id, system=system, plant=plant,
+                     action=f"restore_{kind}", target=doc_id, body=body, apply=apply)
+
+    @app.get("/mes/{plant}/work-instructions/{wi_id}")
+    def get_wi(plant: str, wi_id: str) -> dict[str, Any]:
+        doc = store.get("MES", plant, "work_instruction", wi_id)
+        if doc is None:
+            raise HTTPException(404, f"work instruction {wi_id} does not exist in {plant}")
+        return doc
+
+    @app.post("/mes/{plant}/work-instructions/{wi_id}/revisions")
+    def publish_wi(plant: str, wi_id: str, body: DocumentRevision,
+                   idempotency_key: str | None = Header(None),
+                   x_change_id: str | None = Header(None)) -> dict[str, Any]:
+        return revise_document("MES", "work_instruction", plant, wi_id, body, idempotency_key,
+                               x_change_id)
+
+    @app.post("/mes/{plant}/work-instructions/{wi_id}/restore")
+    def restore_wi(plant: str, wi_id: str, body: RestoreDocument,
+                   idempotency_key: str | None = Header(None),
+                   x_change_id: str | None = Header(None)) -> dict[str, Any]:
+        return restore_document("MES", "work_instruction", plant, wi_id, body, idempotency_key,
+                                x_change_id)
+
+    @app.get("/qms/{plant}/inspection-plans/{plan_id}")
+    def get_plan(plant: str, plan_id: str) -> dict[str, Any]:
+        doc = store.get("QMS", plant, "inspection_plan", plan_id)
+        if doc is None:
+            raise HTTPException(404, f"inspection plan {plan_id} does not exist in {plant}")
+        return doc
+
+    @app.post("/qms/{plant}/inspection-plans/{plan_id}/revisions")
+    def revise_plan(plant: str, plan_id: str, body: DocumentRevision,
+                    idempotency_key: str | None = Header(None),
+                    x_change_id: str | None = Header(None)) -> dict[str, Any]:
+        return revise_document("QMS", "inspection_plan", plant, plan_id, body, idempotency_key,
+                               x_change_id)
+
+    @app.post("/qms/{plant}/inspection-plans/{plan_id}/restore")
+    def restore_plan(plant: str, plan_id: str, body: RestoreDocument,
+                     idempotency_key: str | None = Header(None),
+                     x_change_id: str | None = Header(None)) -> dict[str, Any]:
+        return restore_document("QMS", "inspection_plan", plant, plan_id, body, idempotency_key,
+                                x_change_id)
+
+    return app

@@ -1,0 +1,1 @@
+"""Pure domain of changeflow: pydantic models and the rules over them. No I/O here."""

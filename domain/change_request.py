@@ -1,0 +1,131 @@
+"""The change request: what a change file (YAML or JSON) and `POST /api/changes` carry."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.revisions import is_after, is_valid_revision
+
+CHANGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+_PLANT_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+
+
+class ChangeType(StrEnum):
+    part_revision = "part_revision"
+    process_change = "process_change"
+    equipment_change = "equipment_change"
+    system_release = "system_release"
+
+
+class Priority(StrEnum):
+    standard = "standard"
+    normal = "normal"
+    emergency = "emergency"
+
+
+class EffectivityType(StrEnum):
+    asap = "asap"
+    date = "date"
+    serial = "serial"
+    lot = "lot"
+    use_up = "use_up"
+
+
+class Effectivity(BaseModel):
+    """When the new revision takes effect on the shop floor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: EffectivityType = EffectivityType.asap
+    date: datetime | None = None
+    serial: str | None = None
+    lot: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_its_value(self) -> Effectivity:
+        needed = {
+            EffectivityType.date: ("date", self.date),
+            EffectivityType.serial: ("serial", self.serial),
+            EffectivityType.lot: ("lot", self.lot),
+        }
+        if self.type in needed:
+            name, value = needed[self.type]
+            if value in (None, ""):
+                raise ValueError(f"effectivity type '{self.type}' needs '{name}'")
+        return self
+
+
+class ChangeItem(BaseModel):
+    """One part whose revision changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    part: str = Field(min_length=1, max_length=64)
+    from_revision: str
+    to_revision: str
+    interchangeable: bool = Field(
+        default=True,
+        description="Form, fit and function preserved: parents keep their revision.",
+    )
+    description: str = ""
+
+    @field_validator("from_revision", "to_revision")
+    @classmethod
+    def _revision_label(cls, value: str) -> str:
+        if not is_valid_revision(value):
+            raise ValueError(f"'{value}' is not a revision label (letters like 'C' or digits)")
+        return value
+
+    @model_validator(mode="after")
+    def _forward_only(self) -> ChangeItem:
+        if not is_after(self.to_revision, self.from_revision):
+            raise ValueError(
+                f"to_revision '{self.to_revision}' must come after from_revision "
+                f"'{self.from_revision}' for part {self.part}"
+            )
+        return self
+
+
+class ChangeRequest(BaseModel):
+    """A request to change the product or process, as submitted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    change_id: str | None = Field(default=None, pattern=CHANGE_ID_PATTERN)
+    title: str = Field(min_length=3, max_length=200)
+    type: ChangeType
+    requested_by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=4000)
+    priority: Priority = Priority.normal
+    plants: list[str] | None = Field(
+        default=None, description="Limit the rollout to these plants; default every plant affected."
+    )
+    effectivity: Effectivity = Field(default_factory=Effectivity)
+    items: list[ChangeItem] = Field(min_length=1, max_length=500)
+
+    @field_validator("plants")
+    @classmethod
+    def _plant_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("plants, when given, must name at least one plant")
+        for code in value:
+            if not _PLANT_CODE.match(code):
+                raise ValueError(f"'{code}' is not a plant code (2-8 capital letters or digits)")
+        if len(set(value)) != len(value):
+            raise ValueError("plants lists a plant twice")
+        return value
+
+    @model_validator(mode="after")
+    def _items_unique(self) -> ChangeRequest:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.part in seen:
+                raise ValueError(f"part {item.part} appears twice in items")
+            seen.add(item.part)
+        return self

@@ -1,0 +1,153 @@
+"""Rollout planning: the DAG of tasks that carries a change into each system of each plant."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.change_request import ChangeRequest
+from domain.impact import ImpactKind, ImpactReport
+from domain.thread import System
+
+
+class TaskAction(StrEnum):
+    release_revision = "release_revision"
+    update_mbom = "update_mbom"
+    revise_inspection_plan = "revise_inspection_plan"
+    publish_work_instruction = "publish_work_instruction"
+
+
+class TaskStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    skipped = "skipped"
+    compensated = "compensated"
+
+
+FINISHED = frozenset({TaskStatus.done, TaskStatus.skipped})
+
+
+class RolloutTask(BaseModel):
+    id: str
+    system: System
+    plant: str | None = None
+    action: TaskAction
+    target: str
+    params: dict[str, str] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    summary: str
+    status: TaskStatus = TaskStatus.pending
+    attempts: int = 0
+    error: str | None = None
+    before: dict[str, str] = Field(
+        default_factory=dict, description="State read before the write, for compensation."
+    )
+    verified: bool | None = None
+
+
+def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
+    """PLM release first; then per plant: ERP MBOM, then QMS plans, then MES work instructions."""
+    tasks: list[RolloutTask] = []
+    for item in request.items:
+        release_id = f"PLM.release.{item.part}"
+        tasks.append(
+            RolloutTask(
+                id=release_id,
+                system=System.PLM,
+                action=TaskAction.release_revision,
+                target=item.part,
+                params={"from_revision": item.from_revision, "to_revision": item.to_revision},
+                summary=f"PLM: release {item.part} rev {item.to_revision}",
+            )
+        )
+        for plant in report.plants:
+            mbom_id = f"{plant}.ERP.mbom.{item.part}"
+            tasks.append(
+                RolloutTask(
+                    id=mbom_id,
+                    system=System.ERP,
+                    plant=plant,
+                    action=TaskAction.update_mbom,
+                    target=item.part,
+                    params={
+                        "from_revision": item.from_revision,
+                        "to_revision": item.to_revision,
+                    },
+                    depends_on=[release_id],
+                    summary=f"ERP {plant}: MBOM {item.part} -> rev {item.to_revision}",
+                )
+            )
+            qms_ids = []
+            for plan in report.of_kind(ImpactKind.inspection_plan, plant):
+                if plan.item != item.part:
+                    continue
+                task_id = f"{plant}.QMS.plan.{plan.key}"
+                qms_ids.append(task_id)
+                tasks.append(
+                    RolloutTask(
+                        id=task_id,
+                        system=System.QMS,
+                        plant=plant,
+                        action=TaskAction.revise_inspection_plan,
+                        target=plan.key,
+                        params={"part": item.part, "to_revision": item.to_revision},
+                        depends_on=[mbom_id],
+                        summary=f"QMS {plant}: inspection plan {plan.key} for "
+                        f"{item.part} rev {item.to_revision}",
+                    )
+                )
+            for wi in report.of_kind(ImpactKind.work_instruction, plant):
+                if wi.item != item.part:
+                    continue
+                tasks.append(
+                    RolloutTask(
+                        id=f"{plant}.MES.wi.{wi.key}",
+                        system=System.MES,
+                        plant=plant,
+                        action=TaskAction.publish_work_instruction,
+                        target=wi.key,
+                        params={"part": item.part, "to_revision": item.to_revision},
+                        depends_on=qms_ids or [mbom_id],
+                        summary=f"MES {plant}: publish work instruction {wi.key} for "
+                        f"{item.part} rev {item.to_revision}",
+                    )
+                )
+    return tasks
+
+
+def ready_tasks(tasks: list[RolloutTask]) -> list[RolloutTask]:
+    """Pending tasks whose dependencies have all finished (done or skipped)."""
+    status = {t.id: t.status for t in tasks}
+    return [
+        t
+        for t in tasks
+        if t.status == TaskStatus.pending and all(status.get(d) in FINISHED for d in t.depends_on)
+    ]
+
+
+def compensation_order(tasks: list[RolloutTask]) -> list[RolloutTask]:
+    """Done tasks in reverse dependency order: dependents are undone before what they rely on."""
+    order: list[str] = []
+    placed: set[str] = set()
+    by_id = {t.id: t for t in tasks}
+
+    def visit(task_id: str) -> None:
+        if task_id in placed:
+            return
+        placed.add(task_id)
+        for dep in by_id[task_id].depends_on:
+            if dep in by_id:
+                visit(dep)
+        order.append(task_id)
+
+    for task in tasks:
+        visit(task.id)
+    return [by_id[i] for i in reversed(order) if by_id[i].status == TaskStatus.done]
+
+
+def idempotency_key(change_id: str, task_id: str, step: str = "apply") -> str:
+    """The business key every write of this task carries: same change and task, same key."""
+    return f"{change_id}:{task_id}:{step}"

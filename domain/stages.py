@@ -1,0 +1,29 @@
+"""The lifecycle stages of a change and which of them are final."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChangeStage(StrEnum):
+    submitted = "submitted"
+    assessing = "assessing"
+    awaiting_approval = "awaiting_approval"
+    scheduled = "scheduled"
+    rolling_out = "rolling_out"
+    verifying = "verifying"
+    completed = "completed"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    rolled_back = "rolled_back"
+    on_hold = "on_hold"
+
+
+FINAL_STAGES: frozenset[ChangeStage] = frozenset(
+    {ChangeStage.completed, ChangeStage.rejected, ChangeStage.cancelled, ChangeStage.rolled_back}
+)
+
+
+def is_final(stage: ChangeStage) -> bool:
+    """True when a change in this stage will not move again."""
+    return stage in FINAL_STAGES

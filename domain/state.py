@@ -1,0 +1,46 @@
+"""ChangeState: everything a change's workflow knows, as the `state` query returns it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from domain.approvals import ApprovalsState
+from domain.change_request import ChangeRequest
+from domain.impact import ImpactSummary
+from domain.rollout import RolloutTask
+from domain.stages import ChangeStage
+
+
+class StageEntry(BaseModel):
+    stage: ChangeStage
+    at: datetime
+    note: str = ""
+
+
+class Hold(BaseModel):
+    """A task failed after its retries: the change waits for a person to retry, skip or roll back."""
+
+    task_id: str
+    error: str
+    since: datetime
+
+
+class ChangeState(BaseModel):
+    change_id: str
+    title: str
+    type: str
+    stage: ChangeStage
+    requested_by: str
+    submitted_by: str
+    priority: str
+    revision: int = Field(default=1, description="Bumped each time changes are requested.")
+    request: ChangeRequest
+    plants: list[str] = Field(default_factory=list)
+    impact: ImpactSummary | None = None
+    approvals: ApprovalsState = Field(default_factory=ApprovalsState)
+    tasks: list[RolloutTask] = Field(default_factory=list)
+    hold: Hold | None = None
+    history: list[StageEntry] = Field(default_factory=list)
+    outcome: str = ""
