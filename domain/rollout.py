@@ -93,7 +93,11 @@ def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTa
                         plant=plant,
                         action=TaskAction.revise_inspection_plan,
                         target=plan.key,
-                        params={"part": item.part, "to_revision": item.to_revision},
+                        params={
+                            "part": item.part,
+                            "from_revision": item.from_revision,
+                            "to_revision": item.to_revision,
+                        },
                         depends_on=[mbom_id],
                         summary=f"QMS {plant}: inspection plan {plan.key} for "
                         f"{item.part} rev {item.to_revision}",
@@ -109,7 +113,11 @@ def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTa
                         plant=plant,
                         action=TaskAction.publish_work_instruction,
                         target=wi.key,
-                        params={"part": item.part, "to_revision": item.to_revision},
+                        params={
+                            "part": item.part,
+                            "from_revision": item.from_revision,
+                            "to_revision": item.to_revision,
+                        },
                         depends_on=qms_ids or [mbom_id],
                         summary=f"MES {plant}: publish work instruction {wi.key} for "
                         f"{item.part} rev {item.to_revision}",

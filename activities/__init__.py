@@ -1,0 +1,1 @@
+"""Every side effect of a change, each an idempotent Temporal activity."""

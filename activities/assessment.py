@@ -1,0 +1,62 @@
+"""Impact assessment activity: read the thread, assess, store the report, return its summary."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.deps import ActivityDeps
+from activities.failures import connector_failure
+from connectors.errors import ConnectorError
+from connectors.thread_reader import read_thread
+from domain.approvals import required_approvals
+from domain.assessment import assess_part_revision
+from domain.errors import ChangeRejectedError
+from domain.impact import ImpactKind, ImpactReport, ImpactSummary
+from domain.messages import AssessInput, AssessResult
+from domain.rollout import plan_rollout
+from infra.logs import get_logger
+from store.artifacts import artifact_id, save_artifact
+
+INVALID_CHANGE = "InvalidChange"
+
+
+class AssessmentActivities:
+    def __init__(self, deps: ActivityDeps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="assess_impact")
+    async def assess_impact(self, inp: AssessInput) -> AssessResult:
+        log = get_logger(change_id=inp.change_id)
+        try:
+            snapshot = await read_thread(self.deps.connectors)
+        except ConnectorError as exc:
+            raise connector_failure(exc) from exc
+        try:
+            report = assess_part_revision(inp.change_id, inp.request, snapshot)
+        except ChangeRejectedError as exc:
+            raise ApplicationError(
+                str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True
+            ) from exc
+        report_id = artifact_id(inp.change_id, "impact", inp.revision)
+        save_artifact(self.deps.engine, artifact=report_id, change_id=inp.change_id,
+                      kind="impact", content=report)
+        log.info("impact assessed", report_id=report_id, counts=report.counts(),
+                 risk=report.risk.level.value)
+        return AssessResult(
+            impact=summarize(report, report_id),
+            required_approvals=required_approvals(inp.request, report),
+            tasks=plan_rollout(inp.request, report),
+        )
+
+
+def summarize(report: ImpactReport, report_id: str) -> ImpactSummary:
+    return ImpactSummary(
+        report_id=report_id,
+        plants=report.plants,
+        counts=report.counts(),
+        risk_score=report.risk.score,
+        risk_level=report.risk.level,
+        fai_required=report.fai_required,
+        end_items=sorted({o.key for o in report.of_kind(ImpactKind.end_item)}),
+    )

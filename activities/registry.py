@@ -1,0 +1,23 @@
+"""Which activities run on which task queue: central (PLM, ERP, store) or a plant's (MES, QMS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities.assessment import AssessmentActivities
+from activities.audit import AuditActivities
+from activities.deps import ActivityDeps
+from activities.rollout import RolloutActivities
+
+
+def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
+    assessment, audit, rollout = (AssessmentActivities(deps), AuditActivities(deps),
+                                  RolloutActivities(deps))
+    return [assessment.assess_impact, audit.record_audit, rollout.apply_task,
+            rollout.compensate_task, rollout.verify_task]
+
+
+def plant_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
+    rollout = RolloutActivities(deps)
+    return [rollout.apply_task, rollout.compensate_task, rollout.verify_task]

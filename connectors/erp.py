@@ -1,0 +1,59 @@
+"""ERP connector for one plant: MBOM, production orders, inventory and purchase orders."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from connectors.http import HttpSystem
+from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
+
+
+class ErpConnector(Protocol):
+    plant: str
+
+    async def list_mbom(self) -> list[MbomLine]: ...
+    async def list_production_orders(self) -> list[ProductionOrder]: ...
+    async def list_inventory(self) -> list[InventoryRecord]: ...
+    async def list_purchase_orders(self) -> list[PurchaseOrder]: ...
+    async def set_component_revision(self, component: str, from_revision: str, to_revision: str,
+                                     *, idempotency_key: str, change_id: str) -> dict[str, Any]: ...
+    async def component_revisions(self, component: str) -> dict[str, str]: ...
+    async def aclose(self) -> None: ...
+
+
+class RestErp(HttpSystem):
+    """The reference REST ERP of one plant (the simulator's)."""
+
+    def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
+        super().__init__(f"ERP {plant}", base_url, **kwargs)
+        self.plant = plant
+
+    async def list_mbom(self) -> list[MbomLine]:
+        return [MbomLine.model_validate(x) for x in await self.list_all("/mbom")]
+
+    async def list_production_orders(self) -> list[ProductionOrder]:
+        return [ProductionOrder.model_validate(x) for x in await self.list_all("/production-orders")]
+
+    async def list_inventory(self) -> list[InventoryRecord]:
+        return [InventoryRecord.model_validate(x) for x in await self.list_all("/inventory")]
+
+    async def list_purchase_orders(self) -> list[PurchaseOrder]:
+        return [PurchaseOrder.model_validate(x) for x in await self.list_all("/purchase-orders")]
+
+    async def set_component_revision(self, component: str, from_revision: str, to_revision: str,
+                                     *, idempotency_key: str, change_id: str) -> dict[str, Any]:
+        """Every MBOM line of this plant that consumes `component` at `from_revision` moves
+        to `to_revision`."""
+        return await self.write(
+            "/mbom/component-revision",
+            {"component": component, "from_revision": from_revision, "to_revision": to_revision},
+            idempotency_key=idempotency_key, change_id=change_id,
+        )
+
+    async def component_revisions(self, component: str) -> dict[str, str]:
+        """parent -> revision of `component` it consumes, for this plant's MBOM."""
+        return {
+            line.parent: line.component_revision
+            for line in await self.list_mbom()
+            if line.component == component
+        }

@@ -1,0 +1,53 @@
+"""QMS connector for one plant: inspection plans and their characteristics."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from connectors.http import HttpSystem
+from domain.thread import InspectionPlan
+
+
+class QmsConnector(Protocol):
+    plant: str
+
+    async def list_inspection_plans(self) -> list[InspectionPlan]: ...
+    async def get_inspection_plan(self, plan_id: str) -> InspectionPlan: ...
+    async def revise_inspection_plan(self, plan_id: str, part: str, part_revision: str, *,
+                                     idempotency_key: str, change_id: str) -> dict[str, Any]: ...
+    async def restore_inspection_plan(self, plan_id: str, revision: int, part: str,
+                                      part_revision: str, *, idempotency_key: str,
+                                      change_id: str) -> dict[str, Any]: ...
+    async def aclose(self) -> None: ...
+
+
+class RestQms(HttpSystem):
+    """The reference REST QMS of one plant (the simulator's)."""
+
+    def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
+        super().__init__(f"QMS {plant}", base_url, **kwargs)
+        self.plant = plant
+
+    async def list_inspection_plans(self) -> list[InspectionPlan]:
+        return [InspectionPlan.model_validate(x) for x in await self.list_all("/inspection-plans")]
+
+    async def get_inspection_plan(self, plan_id: str) -> InspectionPlan:
+        return InspectionPlan.model_validate(await self.get(f"/inspection-plans/{plan_id}"))
+
+    async def revise_inspection_plan(self, plan_id: str, part: str, part_revision: str, *,
+                                     idempotency_key: str, change_id: str) -> dict[str, Any]:
+        """Issue the next revision of the plan, inspecting `part` at `part_revision`."""
+        return await self.write(
+            f"/inspection-plans/{plan_id}/revisions",
+            {"part": part, "part_revision": part_revision},
+            idempotency_key=idempotency_key, change_id=change_id,
+        )
+
+    async def restore_inspection_plan(self, plan_id: str, revision: int, part: str,
+                                      part_revision: str, *, idempotency_key: str,
+                                      change_id: str) -> dict[str, Any]:
+        return await self.write(
+            f"/inspection-plans/{plan_id}/restore",
+            {"revision": revision, "part": part, "part_revision": part_revision},
+            idempotency_key=idempotency_key, change_id=change_id,
+        )

@@ -1,0 +1,50 @@
+"""Choosing a connector per plant and system from the configuration."""
+
+from __future__ import annotations
+
+import httpx
+
+from connectors.erp import ErpConnector, RestErp
+from connectors.mes import MesConnector, RestMes
+from connectors.plm import PlmConnector, RestPlm
+from connectors.qms import QmsConnector, RestQms
+from infra.settings import Settings, SystemEndpoint
+
+
+def _check_kind(endpoint: SystemEndpoint, what: str) -> None:
+    if endpoint.kind != "rest":
+        raise ValueError(f"{what}: connector kind '{endpoint.kind}' is not available (use 'rest')")
+
+
+class Connectors:
+    """The connectors of every configured system, sharing one HTTP connection pool."""
+
+    def __init__(self, settings: Settings, *, timeout: float = 15.0) -> None:
+        self.settings = settings
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def plants(self) -> list[str]:
+        return self.settings.plant_codes()
+
+    def plm(self) -> PlmConnector:
+        endpoint = self.settings.plm_endpoint()
+        _check_kind(endpoint, "PLM")
+        return RestPlm(endpoint.url, client=self._client)
+
+    def erp(self, plant: str) -> ErpConnector:
+        endpoint = self.settings.plant_endpoint(plant, "erp")
+        _check_kind(endpoint, f"ERP {plant}")
+        return RestErp(plant, endpoint.url, client=self._client)
+
+    def mes(self, plant: str) -> MesConnector:
+        endpoint = self.settings.plant_endpoint(plant, "mes")
+        _check_kind(endpoint, f"MES {plant}")
+        return RestMes(plant, endpoint.url, client=self._client)
+
+    def qms(self, plant: str) -> QmsConnector:
+        endpoint = self.settings.plant_endpoint(plant, "qms")
+        _check_kind(endpoint, f"QMS {plant}")
+        return RestQms(plant, endpoint.url, client=self._client)

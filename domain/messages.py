@@ -1,0 +1,82 @@
+"""Inputs and outputs of the change workflow, its signals and its activities (small DTOs)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.approvals import RequiredApproval
+from domain.change_request import ChangeRequest
+from domain.impact import ImpactSummary
+from domain.rollout import RolloutTask
+from domain.stages import ChangeStage
+
+
+class ChangeInput(BaseModel):
+    change_id: str
+    request: ChangeRequest
+    submitted_by: str
+
+
+class ChangeOutcome(BaseModel):
+    change_id: str
+    stage: ChangeStage
+    outcome: str
+
+
+class AssessInput(BaseModel):
+    change_id: str
+    request: ChangeRequest
+    revision: int
+
+
+class AssessResult(BaseModel):
+    impact: ImpactSummary
+    required_approvals: list[RequiredApproval]
+    tasks: list[RolloutTask]
+
+
+class TaskInput(BaseModel):
+    change_id: str
+    task: RolloutTask
+
+
+class TaskResult(BaseModel):
+    task_id: str
+    replayed: bool = False
+    before: dict[str, str] = Field(default_factory=dict)
+    detail: str = ""
+
+
+class VerifyResult(BaseModel):
+    task_id: str
+    ok: bool
+    detail: str
+
+
+class AuditInput(BaseModel):
+    change_id: str
+    event_key: str
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResolveAction(StrEnum):
+    retry = "retry"
+    skip = "skip"
+    rollback = "rollback"
+
+
+class Resolution(BaseModel):
+    task_id: str
+    action: ResolveAction
+    by: str
+    comment: str = ""
+
+
+class CancelRequest(BaseModel):
+    by: str
+    reason: str = ""

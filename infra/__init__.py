@@ -1,0 +1,1 @@
+"""Process plumbing shared by worker, API and CLI: settings, logging, tracing, Temporal client."""

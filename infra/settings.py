@@ -1,0 +1,110 @@
+"""Configuration: one TOML file (`changeflow.toml`, path in CHANGEFLOW_CONFIG), env overrides.
+
+Secrets never live in the file: they come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from domain.errors import describe_validation_error
+
+
+class SystemEndpoint(BaseModel):
+    kind: str = Field(default="rest", description="Connector kind: 'rest' (reference/simulator).")
+    url: str
+
+
+class PlantSettings(BaseModel):
+    code: str
+    name: str = ""
+    erp: SystemEndpoint | None = None
+    mes: SystemEndpoint | None = None
+    qms: SystemEndpoint | None = None
+
+
+class Settings(BaseModel):
+    home: Path = Path(".changeflow")
+    database_url: str | None = None
+    simulator_url: str = "http://127.0.0.1:8100"
+    api_url: str = "http://127.0.0.1:8000"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "changeflow"
+    ui_url: str = "http://localhost:8233"
+    plm: SystemEndpoint | None = None
+    plants: list[PlantSettings] = Field(
+        default_factory=lambda: [
+            PlantSettings(code="DET", name="Detroit Assembly"),
+            PlantSettings(code="MTY", name="Monterrey Drives"),
+            PlantSettings(code="BRN", name="Brno Compact Drives"),
+        ]
+    )
+    approval_reminder_hours: float = 24.0
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'changeflow.db'}"
+
+    def plant_codes(self) -> list[str]:
+        return [p.code for p in self.plants]
+
+    def plant(self, code: str) -> PlantSettings:
+        for plant in self.plants:
+            if plant.code == code:
+                return plant
+        raise KeyError(f"plant {code} is not configured (known: {', '.join(self.plant_codes())})")
+
+    def plm_endpoint(self) -> SystemEndpoint:
+        return self.plm or SystemEndpoint(url=f"{self.simulator_url}/plm")
+
+    def plant_endpoint(self, code: str, system: str) -> SystemEndpoint:
+        configured = getattr(self.plant(code), system)
+        return configured or SystemEndpoint(url=f"{self.simulator_url}/{system}/{code}")
+
+
+ENV_OVERRIDES = {
+    "CHANGEFLOW_HOME": "home",
+    "CHANGEFLOW_DATABASE_URL": "database_url",
+    "CHANGEFLOW_SIMULATOR_URL": "simulator_url",
+    "CHANGEFLOW_API_URL": "api_url",
+    "CHANGEFLOW_TASK_QUEUE": "task_queue",
+    "CHANGEFLOW_UI_URL": "ui_url",
+    "TEMPORAL_ADDRESS": "temporal_address",
+    "TEMPORAL_NAMESPACE": "temporal_namespace",
+}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any), then apply environment overrides."""
+    env = os.environ if env is None else env
+    path = path or (Path(env["CHANGEFLOW_CONFIG"]) if env.get("CHANGEFLOW_CONFIG") else None)
+    if path is None and Path("changeflow.toml").exists():
+        path = Path("changeflow.toml")
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise SettingsError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+        data = data.get("changeflow", data)
+    for var, field in ENV_OVERRIDES.items():
+        if env.get(var):
+            data[field] = env[var]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(
+            f"config {path or '(defaults)'}: " + "; ".join(describe_validation_error(exc))
+        ) from exc

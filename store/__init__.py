@@ -1,0 +1,1 @@
+"""Persistence (sqlmodel; SQLite by default, PostgreSQL in production): artifacts, audit, users."""

@@ -1,0 +1,111 @@
+"""The audit trail: append-only, hash-chained per change, so any edit or gap is detectable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from store.tables import AuditRow
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(BaseModel):
+    change_id: str
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    change_id: str
+    events: int
+    intact: bool
+    problems: list[str]
+
+
+def _digest(prev_hash: str, change_id: str, seq: int, at: datetime, actor: str, action: str,
+            detail: str) -> str:
+    material = "|".join([prev_hash, change_id, str(seq), at.isoformat(), actor, action, detail])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def append_event(engine: Engine, *, change_id: str, event_key: str, actor: str, action: str,
+                 detail: dict[str, Any], at: datetime | None = None) -> AuditEvent:
+    """Append one event; the same event_key appends nothing the second time."""
+    at = _as_utc(at or datetime.now(UTC))
+    body = json.dumps(detail, sort_keys=True, default=str)
+    for _attempt in range(5):
+        with Session(engine) as session:
+            existing = session.exec(select(AuditRow).where(AuditRow.event_key == event_key)).first()
+            if existing is not None:
+                return _to_event(existing)
+            last = session.exec(
+                select(AuditRow).where(AuditRow.change_id == change_id)
+                .order_by(AuditRow.seq.desc())  # type: ignore[union-attr]
+            ).first()
+            seq = (last.seq + 1) if last else 1
+            prev = last.hash if last else GENESIS
+            row = AuditRow(change_id=change_id, seq=seq, event_key=event_key, at=at, actor=actor,
+                           action=action, detail=body, prev_hash=prev,
+                           hash=_digest(prev, change_id, seq, at, actor, action, body))
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue  # a concurrent append took this seq: read again
+            session.refresh(row)
+            return _to_event(row)
+    raise RuntimeError(f"could not append audit event {event_key} after 5 attempts")
+
+
+def read_events(engine: Engine, change_id: str) -> list[AuditEvent]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditRow).where(AuditRow.change_id == change_id).order_by(AuditRow.seq)
+        ).all()
+    return [_to_event(r) for r in rows]
+
+
+def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
+    """Recompute every hash: an edited, removed or reordered event breaks the chain."""
+    problems = []
+    prev = GENESIS
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditRow).where(AuditRow.change_id == change_id).order_by(AuditRow.seq)
+        ).all()
+    for expected_seq, row in enumerate(rows, start=1):
+        if row.seq != expected_seq:
+            problems.append(f"event {expected_seq} is missing (found {row.seq})")
+        if row.prev_hash != prev:
+            problems.append(f"event {row.seq} does not follow the one before it")
+        digest = _digest(row.prev_hash, row.change_id, row.seq, _as_utc(row.at), row.actor,
+                         row.action, row.detail)
+        if digest != row.hash:
+            problems.append(f"event {row.seq} ({row.action}) was altered")
+        prev = row.hash
+    return AuditVerification(change_id=change_id, events=len(rows), intact=not problems,
+                             problems=problems)
+
+
+def _to_event(row: AuditRow) -> AuditEvent:
+    return AuditEvent(change_id=row.change_id, seq=row.seq, at=_as_utc(row.at), actor=row.actor,
+                      action=row.action, detail=json.loads(row.detail), prev_hash=row.prev_hash,
+                      hash=row.hash)

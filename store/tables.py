@@ -1,0 +1,45 @@
+"""The store's tables. Never passed as workflow payloads: DTOs in domain/ travel instead."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ArtifactRow(SQLModel, table=True):
+    __tablename__ = "artifact"
+
+    id: str = Field(primary_key=True)
+    change_id: str = Field(index=True)
+    kind: str = Field(index=True)
+    created_at: datetime
+    content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("change_id", "seq"), UniqueConstraint("event_key"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: str = Field(index=True)
+    seq: int
+    event_key: str = Field(description="Idempotency key: a retried write records once.")
+    at: datetime
+    actor: str
+    action: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    role: str
+    plant: str | None = None
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime

@@ -1,0 +1,88 @@
+"""The changeflow worker: `python worker.py` serves the central queue (workflows, PLM, ERP, store);
+`python worker.py --plant DET` serves only plant DET's systems (MES, QMS) from inside the plant;
+`python worker.py --all-plants` serves both, as the embedded stack does."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Sequence
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.deps import ActivityDeps
+from activities.registry import central_activities, plant_activities
+from infra.logs import configure_logging, get_logger
+from infra.settings import Settings, load_settings
+from infra.temporal import connect
+from infra.tracing import configure_tracing
+from workflows.change_workflow import ChangeWorkflow, plant_queue
+
+WORKFLOWS = [ChangeWorkflow]
+
+
+def build_workers(client: Client, settings: Settings, *, central: bool = True,
+                  plants: Sequence[str] = (), deps: ActivityDeps | None = None) -> list[Worker]:
+    """Workers for the central queue and/or the given plants' queues."""
+    deps = deps or ActivityDeps.from_settings(settings)
+    workers = []
+    if central:
+        workers.append(Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
+                              activities=central_activities(deps)))
+    for plant in plants:
+        workers.append(Worker(client, task_queue=plant_queue(settings.task_queue, plant),
+                              activities=plant_activities(deps)))
+    return workers
+
+
+async def run(plant: str | None, all_plants: bool) -> None:
+    configure_logging()
+    configure_tracing("changeflow-worker")
+    settings = load_settings()
+    log = get_logger(component="worker")
+    client = await connect(settings)
+    if plant:
+        settings.plant(plant)  # unknown plant: a clear error before anything starts
+        workers = build_workers(client, settings, central=False, plants=[plant])
+    else:
+        workers = build_workers(client, settings,
+                                plants=settings.plant_codes() if all_plants else ())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", queues=[w.task_queue for w in workers])
+    async with _all(workers):
+        await stop.wait()
+    log.info("worker stopped")
+
+
+class _all:
+    """Run several workers together and shut them all down on exit."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+        self.tasks: list[asyncio.Task] = []
+
+    async def __aenter__(self) -> _all:
+        self.tasks = [asyncio.create_task(w.run()) for w in self.workers]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="changeflow worker")
+    parser.add_argument("--plant", help="serve only this plant's systems (MES, QMS)")
+    parser.add_argument("--all-plants", action="store_true",
+                        help="serve the central queue and every configured plant's queue")
+    args = parser.parse_args()
+    asyncio.run(run(args.plant, args.all_plants))
+
+
+if __name__ == "__main__":
+    main()

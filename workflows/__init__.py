@@ -1,0 +1,1 @@
+"""Deterministic orchestration: the change workflow and what it needs to run."""
