@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from domain.change_request import ChangeItem, ChangeRequest, ChangeType, EffectivityType
 from domain.errors import ChangeRejectedError
@@ -15,17 +16,18 @@ from domain.where_used import parent_index, where_used
 OPEN_ORDER_STATUSES = {"planned", "released", "in_process"}
 
 
-def validate_against_thread(request: ChangeRequest, snapshot: ThreadSnapshot) -> None:
-    """Raise ChangeRejectedError naming every object the request gets wrong."""
+def validate_against_thread(
+    request: ChangeRequest, parts: Mapping[str, Part], plant_codes: Iterable[str]
+) -> list[str]:
+    """Every problem with the request against what PLM and the plants hold, each naming the
+    object; empty when the change can be assessed. `parts` needs only the changed parts."""
     problems: list[str] = []
     if request.type != ChangeType.part_revision:
         problems.append(f"type: change type '{request.type.value}' is not supported yet")
-    parts = {p.number: p for p in snapshot.parts}
-    plant_codes = {p.code for p in snapshot.plants}
+    known = sorted(plant_codes)
     for plant in request.plants or []:
-        if plant not in plant_codes:
-            known = ", ".join(sorted(plant_codes))
-            problems.append(f"plants: plant {plant} does not exist (known: {known})")
+        if plant not in known:
+            problems.append(f"plants: plant {plant} does not exist (known: {', '.join(known)})")
     for index, item in enumerate(request.items):
         where = f"items.{index}"
         part = parts.get(item.part)
@@ -48,16 +50,17 @@ def validate_against_thread(request: ChangeRequest, snapshot: ThreadSnapshot) ->
                 f"{where}.to_revision: revision {item.to_revision} of part {item.part} goes "
                 f"backwards (latest is {max(existing, key=revision_rank)})"
             )
-    if problems:
-        raise ChangeRejectedError(problems)
+    return problems
 
 
 def assess_part_revision(
     change_id: str, request: ChangeRequest, snapshot: ThreadSnapshot
 ) -> ImpactReport:
     """Everything the change touches, per plant and system, each with the path explaining why."""
-    validate_against_thread(request, snapshot)
     parts = {p.number: p for p in snapshot.parts}
+    problems = validate_against_thread(request, parts, (p.code for p in snapshot.plants))
+    if problems:
+        raise ChangeRejectedError(problems)
     parents = parent_index(snapshot.ebom)
     objects: list[ImpactedObject] = []
     plants_using: set[str] = set()

@@ -1,0 +1,1 @@
+"""Entry points for people and scripts: the CLI, the HTTP API, the embedded stack and the demo."""

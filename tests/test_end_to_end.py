@@ -1,0 +1,246 @@
+"""The example change end to end on the dev server, with the real simulator, connectors, worker
+and HTTP API; then the ledger proves every write was applied exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.deps import ActivityDeps
+from activities.rollout import RolloutActivities
+from connectors.sim.app import create_app as create_sim
+from domain.approvals import Role
+from domain.messages import TaskInput
+from domain.state import ChangeState
+from infra.settings import Settings
+from starter.api import create_app as create_api
+from store.db import get_engine
+from store.users import add_user
+from tests.fixtures_data import EXAMPLE
+from tests.helpers import free_port, start_dev_server
+from tests.stack import ServerThread
+from worker import build_workers
+
+USERS = {
+    "maria.engineer": (Role.analyst, None),
+    "eng.kim": (Role.engineering, None),
+    "qa.lee": (Role.quality, None),
+    "det.prod": (Role.production, "DET"),
+    "mty.prod": (Role.production, "MTY"),
+    "sc.ortiz": (Role.supply_chain, None),
+}
+
+
+@dataclass
+class Stack:
+    api: httpx.AsyncClient
+    sim: httpx.Client
+    tokens: dict[str, str]
+    settings: Settings
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    tmp: Path = tmp_path_factory.mktemp("stack")
+    env: WorkflowEnvironment = await start_dev_server()
+    sim = ServerThread(create_sim(tmp / "sim.db"), free_port())
+    sim.start()
+    settings = Settings(
+        home=tmp,
+        database_url=f"sqlite:///{tmp / 'changeflow.db'}",
+        simulator_url=sim.url,
+        temporal_address=env.client.service_client.config.target_host,
+        task_queue=f"e2e-{uuid.uuid4().hex[:6]}",
+    )
+    engine = get_engine(settings.db_url)
+    tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
+    api = ServerThread(create_api(settings), free_port())
+    workers = build_workers(env.client, settings, plants=settings.plant_codes())
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    await asyncio.to_thread(api.start)
+    async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+        yield Stack(api=client, sim=httpx.Client(base_url=sim.url, timeout=30), tokens=tokens,
+                    settings=settings)
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.to_thread(api.stop)
+    sim.stop()
+    await env.shutdown()
+
+
+async def poll(stack: Stack, change_id: str, *stages: str, timeout: float = 60) -> ChangeState:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await stack.api.get(f"/api/changes/{change_id}")
+        if response.status_code == 200:
+            state = ChangeState.model_validate(response.json())
+            if state.stage.value in stages:
+                return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{change_id} did not reach {stages}: {response.text[:500]}")
+        await asyncio.sleep(0.2)
+
+
+def example_body(**overrides: object) -> dict:
+    body = yaml.safe_load(EXAMPLE.read_text())
+    body.update(overrides)
+    return body
+
+
+async def test_example_change_runs_to_completed_and_every_write_applies_once(stack: Stack) -> None:
+    response = await stack.api.post("/api/changes", json=example_body(),
+                                     headers=stack.auth("maria.engineer"))
+    assert response.status_code == 201, response.text
+    change_id = response.json()["change_id"]
+
+    state = await poll(stack, change_id, "awaiting_approval")
+    required = {(r.role.value, r.plant) for r in state.approvals.required}
+    assert required == {("engineering", None), ("quality", None), ("production", "DET"),
+                        ("production", "MTY"), ("supply_chain", None)}
+    impact = (await stack.api.get(f"/api/changes/{change_id}/impact")).json()
+    assert impact["plants"] == ["DET", "MTY"]
+    assert {"ED-1000", "ED-2000"} <= {o["key"] for o in impact["objects"]
+                                      if o["kind"] == "end_item"}
+
+    approvers = {("engineering", None): "eng.kim", ("quality", None): "qa.lee",
+                 ("production", "DET"): "det.prod", ("production", "MTY"): "mty.prod",
+                 ("supply_chain", None): "sc.ortiz"}
+    for (role, plant), user in approvers.items():
+        response = await stack.api.post(
+            f"/api/changes/{change_id}/approvals",
+            json={"decision": "approve", "role": role, "plant": plant, "comment": "ok"},
+            headers=stack.auth(user))
+        assert response.status_code == 202, response.text
+
+    state = await poll(stack, change_id, "completed", "rolled_back", "on_hold", "rejected")
+    assert state.stage.value == "completed", state.outcome
+    assert all(t.verified for t in state.tasks)
+
+    ledger = stack.sim.get("/sim/ledger", params={"change_id": change_id}).json()
+    assert len(ledger) == len(state.tasks)
+    keys = Counter(entry["idempotency_key"] for entry in ledger)
+    assert max(keys.values()) == 1
+    assert {e["idempotency_key"] for e in ledger} == {f"{change_id}:{t.id}:apply"
+                                                      for t in state.tasks}
+    assert {e["plant"] for e in ledger} == {None, "DET", "MTY"}
+
+    sim_state = stack.sim.get("/sim/state").json()
+    bracket = next(p for p in sim_state["PLM"]["parts"] if p["number"] == "100-200")
+    assert bracket["current_revision"] == "C"
+    for plant in ("DET", "MTY"):
+        lines = [x for x in sim_state[plant]["ERP"]["mbom_line"] if x["component"] == "100-200"]
+        assert lines and {x["component_revision"] for x in lines} == {"C"}
+        plans = [x for x in sim_state[plant]["QMS"]["inspection_plan"] if x["part"] == "100-200"]
+        assert plans and {x["part_revision"] for x in plans} == {"C"}
+        refs = [r for wi in sim_state[plant]["MES"]["work_instruction"] for r in wi["parts"]
+                if r["part"] == "100-200"]
+        assert refs and {r["revision"] for r in refs} == {"C"}
+    assert not [x for x in sim_state["BRN"]["ERP"]["mbom_line"] if x["component"] == "100-200"]
+
+    audit = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()
+    assert audit["verification"]["intact"] is True
+    actions = [e["action"] for e in audit["events"]]
+    assert actions[0] == "change.submitted" and actions[-1] == "stage.completed"
+    assert actions.count("approval.approve") == 5
+
+    # Re-running every rollout activity with the same keys changes nothing.
+    deps = ActivityDeps.from_settings(stack.settings)
+    rollout = RolloutActivities(deps)
+    before = stack.sim.get("/sim/state").json()
+    for task in state.tasks:
+        result = await ActivityEnvironment().run(rollout.apply_task,
+                                                 TaskInput(change_id=change_id, task=task))
+        assert result.replayed is True
+    await deps.connectors.aclose()
+    assert stack.sim.get("/sim/state").json() == before
+    assert stack.sim.get("/sim/ledger", params={"change_id": change_id}).json() == ledger
+
+    listed = (await stack.api.get("/api/changes")).json()
+    assert change_id in {c["change_id"] for c in listed}
+
+
+async def test_invalid_changes_get_422_and_start_nothing(stack: Stack) -> None:
+    auth = stack.auth("maria.engineer")
+    cases = {
+        "title": example_body(title=None),
+        "not known to PLM": example_body(items=[{"part": "999-999", "from_revision": "A",
+                                                 "to_revision": "B"}]),
+        "must come after": example_body(items=[{"part": "100-200", "from_revision": "B",
+                                                "to_revision": "A"}]),
+        "is at revision A in PLM, not B": example_body(items=[{"part": "100-210",
+                                                               "from_revision": "B",
+                                                               "to_revision": "C"}]),
+        "revision A of part 100-210 already exists": example_body(
+            items=[{"part": "100-210", "from_revision": "0", "to_revision": "A"}]),
+        "plant XYZ does not exist": example_body(plants=["XYZ"]),
+        "effectivity": example_body(effectivity={"type": "date"}),
+    }
+    for expected, body in cases.items():
+        change_id = f"BAD-{uuid.uuid4().hex[:6]}"
+        body["change_id"] = change_id
+        response = await stack.api.post("/api/changes", json=body, headers=auth)
+        assert response.status_code == 422, (expected, response.text)
+        assert any(expected in line for line in response.json()["detail"]), response.text
+        assert (await stack.api.get(f"/api/changes/{change_id}")).status_code == 404
+    response = await stack.api.post("/api/changes", content=b"{not json", headers=auth)
+    assert response.status_code == 422
+
+
+async def test_unknown_change_is_404_and_writes_need_a_token(stack: Stack) -> None:
+    assert (await stack.api.get("/api/changes/NOPE-123")).status_code == 404
+    assert (await stack.api.get("/api/changes/NOPE-123/impact")).status_code == 404
+    response = await stack.api.post("/api/changes/NOPE-123/approvals",
+                                    json={"decision": "approve", "role": "engineering"},
+                                    headers=stack.auth("eng.kim"))
+    assert response.status_code == 404
+    assert (await stack.api.post("/api/changes", json=example_body())).status_code == 401
+    bad = {"Authorization": "Bearer nope"}
+    assert (await stack.api.post("/api/changes", json=example_body(), headers=bad)).status_code == 401
+
+
+async def test_approval_checks_role_plant_and_requester(stack: Stack) -> None:
+    response = await stack.api.post("/api/changes",
+                                    json=example_body(requested_by="eng.kim", items=[
+                                        {"part": "100-210", "from_revision": "A",
+                                         "to_revision": "B"}]),
+                                    headers=stack.auth("maria.engineer"))
+    change_id = response.json()["change_id"]
+    await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+    wrong_role = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
+                                      headers=stack.auth("eng.kim"))
+    assert wrong_role.status_code == 403
+    wrong_plant = await stack.api.post(url, json={"decision": "approve", "role": "production",
+                                                  "plant": "MTY"},
+                                       headers=stack.auth("det.prod"))
+    assert wrong_plant.status_code == 403
+    own = await stack.api.post(url, json={"decision": "approve", "role": "engineering"},
+                               headers=stack.auth("eng.kim"))
+    assert own.status_code == 409 and "requested this change" in own.json()["detail"]
+    ok = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
+                              headers=stack.auth("qa.lee"))
+    assert ok.status_code == 202
+    await asyncio.sleep(0.5)
+    again = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
+                                 headers=stack.auth("qa.lee"))
+    assert again.status_code == 409 and "already given" in again.json()["detail"]
+    cancel = await stack.api.post(f"/api/changes/{change_id}/cancel", json={"reason": "test"},
+                                  headers=stack.auth("maria.engineer"))
+    assert cancel.status_code == 202
+    state = await poll(stack, change_id, "cancelled")
+    assert "maria.engineer" in state.outcome
+    late = await stack.api.post(url, json={"decision": "approve", "role": "engineering"},
+                                headers=stack.auth("qa.lee"))
+    assert late.status_code in (403, 409)
