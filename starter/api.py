@@ -119,6 +119,10 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         await request.app.state.client.workflow_service.get_system_info(GetSystemInfoRequest())
         return {"status": "ok"}
 
+    @app.get("/api/me", response_model=User)
+    async def me(user: User = Depends(current_user)) -> User:
+        return user
+
     @app.post("/api/changes", status_code=201)
     async def submit(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
         try:

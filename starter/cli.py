@@ -1,0 +1,248 @@
+"""`changeflow`: the command line for analysts, approvers and operators.
+
+`up` and `demo` run the embedded stack; `users` administers tokens in the store directly; every
+other command talks to the HTTP API (CHANGEFLOW_API_URL, token in CHANGEFLOW_TOKEN or --token).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+from rich.live import Live
+
+from domain.approvals import Role
+from domain.change_request import ChangeRequest
+from domain.errors import describe_validation_error
+from domain.stages import ChangeStage, is_final
+from domain.state import ChangeState
+from infra.settings import SettingsError, load_settings
+from starter.api_client import ApiClient, ApiError
+from starter.render import audit_table, change_table, impact_markdown, state_view
+
+app = typer.Typer(help="changeflow: orchestrate manufacturing change.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+
+TokenOption = typer.Option(None, "--token", help="API token (default: $CHANGEFLOW_TOKEN)")
+
+
+def _fail(message: str, lines: list[str] | None = None, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    for line in lines or []:
+        err.print(f"  - {line}")
+    return typer.Exit(code)
+
+
+def _client(token: str | None = None) -> ApiClient:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    return ApiClient(settings.api_url, token)
+
+
+def _call(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except ApiError as exc:
+        if len(exc.lines) > 1:
+            raise _fail(f"the API refused ({exc.status}):", exc.lines) from exc
+        raise _fail(f"{exc} ({exc.status})" if exc.status else str(exc)) from exc
+
+
+def read_change_file(path: Path) -> ChangeRequest:
+    """A YAML or JSON change file, validated; errors name the field and the reason."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise _fail(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise _fail(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
+                    f"{exc}") from exc
+    if not isinstance(data, dict):
+        raise _fail(f"{path} must hold one change (a mapping of fields)")
+    try:
+        return ChangeRequest.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(f"{path} is not a valid change:", describe_validation_error(exc)) from exc
+
+
+@app.command()
+def up(reset_sim: bool = typer.Option(False, help="reseed the simulated plant systems")) -> None:
+    """Start the embedded stack (Temporal + Web UI, simulator, worker, API) until Ctrl-C."""
+    from starter.stack import Stack, StackError, wait_until_interrupted
+
+    settings = load_settings()
+    stack = Stack(settings, reset_sim=reset_sim)
+    try:
+        stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
+    except StackError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"[bold green]changeflow is up[/]  API {settings.api_url}  "
+                  f"Web UI {stack.ui_link()}  simulator {settings.simulator_url}")
+    console.print("Ctrl-C stops everything.")
+    try:
+        wait_until_interrupted(stack)
+    except StackError as exc:
+        raise _fail(str(exc)) from exc
+    console.print("stopped.")
+
+
+@app.command()
+def demo(exit_when_done: bool = typer.Option(False, "--exit",
+                                             help="stop the stack once the change completes")) -> None:
+    """Run the sample change (bracket 100-200 rev B -> C) end to end on the embedded stack."""
+    from starter.demo import run_demo
+
+    raise typer.Exit(run_demo(console, exit_when_done=exit_when_done))
+
+
+@app.command()
+def submit(file: Path, token: str | None = TokenOption) -> None:
+    """Submit a change file (YAML or JSON); prints the change id."""
+    request = read_change_file(file)
+    body = request.model_dump(mode="json", exclude_none=True)
+    result = _call(_client(token).post, "/api/changes", body)
+    console.print(f"submitted [bold]{result['change_id']}[/]")
+    console.print(f"follow it: changeflow status {result['change_id']} --watch")
+    console.print(f"Web UI: {result['links']['ui']}")
+
+
+@app.command("list")
+def list_changes(stage: str | None = typer.Option(None, help="only changes in this stage"),
+                 limit: int = 50) -> None:
+    """Every change, newest first."""
+    rows = _call(lambda: _client().get("/api/changes", stage=stage, limit=limit))
+    console.print(change_table(rows))
+
+
+@app.command()
+def status(change_id: str, watch: bool = typer.Option(False, "--watch", "-w",
+                                                      help="follow live until it settles")) -> None:
+    """Stage, approvals and tasks of one change."""
+    client = _client()
+    state = ChangeState.model_validate(_call(client.get, f"/api/changes/{change_id}"))
+    if not watch:
+        console.print(state_view(state))
+        return
+    with Live(state_view(state), console=console, refresh_per_second=4) as live:
+        while not is_final(state.stage):
+            time.sleep(1)
+            state = ChangeState.model_validate(_call(client.get, f"/api/changes/{change_id}"))
+            live.update(state_view(state))
+
+
+def _decide(change_id: str, decision: str, role: Role | None, plant: str | None, comment: str,
+            token: str | None) -> None:
+    client = _client(token)
+    me = _call(client.get, "/api/me")
+    body = {"decision": decision, "role": (role.value if role else me["role"]),
+            "plant": plant or me.get("plant"), "comment": comment}
+    _call(client.post, f"/api/changes/{change_id}/approvals", body)
+    label = body["role"] + (f" ({body['plant']})" if body["plant"] and body["role"] == "production"
+                            else "")
+    console.print(f"{decision} sent for {change_id} as {me['name']}, {label}")
+
+
+@app.command()
+def approve(change_id: str, role: Role | None = typer.Option(None, help="default: your role"),
+            plant: str | None = typer.Option(None, help="default: your plant"),
+            comment: str = "", token: str | None = TokenOption) -> None:
+    """Approve a change in your role."""
+    _decide(change_id, "approve", role, plant, comment, token)
+
+
+@app.command()
+def reject(change_id: str, comment: str = typer.Option(..., help="why (kept in the audit trail)"),
+           role: Role | None = typer.Option(None), plant: str | None = typer.Option(None),
+           token: str | None = TokenOption) -> None:
+    """Reject a change in your role; it ends."""
+    _decide(change_id, "reject", role, plant, comment, token)
+
+
+@app.command("request-changes")
+def request_changes(change_id: str, comment: str = typer.Option(...),
+                    role: Role | None = typer.Option(None), plant: str | None = typer.Option(None),
+                    token: str | None = TokenOption) -> None:
+    """Send a change back to assessment with a new revision."""
+    _decide(change_id, "request_changes", role, plant, comment, token)
+
+
+@app.command()
+def resolve(change_id: str, task_id: str,
+            action: str = typer.Option(..., help="retry | skip | rollback"),
+            comment: str = "", token: str | None = TokenOption) -> None:
+    """Resolve the task a change is on hold for."""
+    _call(_client(token).post, f"/api/changes/{change_id}/resolve",
+          {"task_id": task_id, "action": action, "comment": comment})
+    console.print(f"{action} sent for {task_id}")
+
+
+@app.command()
+def cancel(change_id: str, reason: str = "", token: str | None = TokenOption) -> None:
+    """Cancel a change (what was already rolled out is rolled back)."""
+    _call(_client(token).post, f"/api/changes/{change_id}/cancel", {"reason": reason})
+    console.print(f"cancel sent for {change_id}")
+
+
+@app.command()
+def impact(change_id: str) -> None:
+    """The impact report of a change, as markdown."""
+    report = _call(_client().get, f"/api/changes/{change_id}/impact", )
+    console.print(impact_markdown(report))
+
+
+@app.command()
+def audit(change_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The complete audit trail of a change, with its integrity check."""
+    data = _call(_client().get, f"/api/changes/{change_id}/audit")
+    if as_json:
+        console.print_json(data=data)
+        return
+    console.print(audit_table(change_id, data))
+
+
+@users_app.command("add")
+def users_add(name: str, role: Role = typer.Option(...), plant: str | None = None,
+              rotate: bool = typer.Option(False, help="issue a new token to an existing user")
+              ) -> None:
+    """Create a user and print their API token (shown once; only its hash is stored)."""
+    from store.db import get_engine
+    from store.users import UserError, add_user
+
+    settings = load_settings()
+    if plant and plant not in settings.plant_codes():
+        raise _fail(f"plant {plant} does not exist (known: {', '.join(settings.plant_codes())})")
+    try:
+        token = add_user(get_engine(settings.db_url), name, role, plant, rotate=rotate)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(token)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with role and plant."""
+    from store.db import get_engine
+    from store.users import list_users
+
+    for user in list_users(get_engine(load_settings().db_url)):
+        console.print(f"{user.name:24} {user.role.value:14} {user.plant or ''}")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main", "read_change_file", "ChangeStage"]

@@ -1,0 +1,141 @@
+"""`make demo`: the embedded stack, the sample change submitted, approved by the demo approvers,
+followed to completed, and what changed in each system shown. The stack stays up until Ctrl-C.
+
+The demo reseeds the simulated plant systems each run, so the bracket starts at rev B again.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from domain.approvals import Role
+from domain.stages import is_final
+from domain.state import ChangeState
+from infra.settings import load_settings
+from starter.api_client import ApiClient, ApiError
+from starter.cli import read_change_file
+from starter.stack import Stack, StackError, wait_until_interrupted
+from store.db import get_engine
+from store.users import add_user
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "eco-bracket-rev-c.yaml"
+DEMO_USERS: dict[str, tuple[Role, str | None]] = {
+    "maria.engineer": (Role.analyst, None),
+    "eng.kim": (Role.engineering, None),
+    "qa.lee": (Role.quality, None),
+    "det.prod": (Role.production, "DET"),
+    "mty.prod": (Role.production, "MTY"),
+    "brn.prod": (Role.production, "BRN"),
+    "sc.ortiz": (Role.supply_chain, None),
+    "safety.ng": (Role.safety, None),
+    "ops.admin": (Role.admin, None),
+}
+
+
+def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float = 180.0) -> int:
+    settings = load_settings()
+    stack = Stack(settings, reset_sim=True)
+    console.rule("[bold]changeflow demo")
+    try:
+        stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
+    except StackError as exc:
+        console.print(f"[bold red]could not start the stack:[/] {exc}")
+        return 1
+    try:
+        change_id = _run_change(console, settings.api_url, settings.simulator_url,
+                                get_engine(settings.db_url), stack, timeout)
+    except (ApiError, TimeoutError, httpx.HTTPError) as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        stack.stop()
+        return 1
+    except BaseException:
+        stack.stop()
+        raise
+    console.print(f"\nWeb UI: [link]{stack.ui_link(change_id)}[/link]")
+    console.print(f"API:    {settings.api_url}/docs    status: changeflow status {change_id}")
+    if exit_when_done:
+        stack.stop()
+        return 0
+    console.print("\nThe stack keeps running. Ctrl-C stops it.")
+    try:
+        wait_until_interrupted(stack)
+    except StackError as exc:
+        console.print(f"[bold red]{exc}[/]")
+        return 1
+    return 0
+
+
+def _run_change(console: Console, api_url: str, sim_url: str, engine, stack: Stack,
+                timeout: float) -> str:
+    tokens = {name: add_user(engine, name, role, plant, rotate=True)
+              for name, (role, plant) in DEMO_USERS.items()}
+    request = read_change_file(EXAMPLE)
+    analyst = ApiClient(api_url, tokens["maria.engineer"])
+    created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
+    change_id = created["change_id"]
+    console.print(f"\nsubmitted [bold]{change_id}[/]: {request.title}")
+
+    state = _follow(console, analyst, change_id, lambda s: s.stage.value == "awaiting_approval"
+                    or is_final(s.stage), timeout)
+    if state.impact:
+        i = state.impact
+        console.print(f"impact: risk [bold]{i.risk_level.value}[/] ({i.risk_score:g}), plants "
+                      f"{', '.join(i.plants)}, end items {', '.join(i.end_items)}")
+        console.print("        " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
+    for required in state.approvals.required:
+        user = next(name for name, (role, plant) in DEMO_USERS.items()
+                    if role == required.role and (plant == required.plant or not required.plant)
+                    and name != state.requested_by)
+        ApiClient(api_url, tokens[user]).post(
+            f"/api/changes/{change_id}/approvals",
+            {"decision": "approve", "role": required.role.value, "plant": required.plant,
+             "comment": "approved in the demo"})
+        console.print(f"approved as {user} ({required.label()})")
+
+    state = _follow(console, analyst, change_id, lambda s: is_final(s.stage)
+                    or s.stage.value == "on_hold", timeout)
+    colour = "green" if state.stage.value == "completed" else "red"
+    console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
+    _print_changes(console, sim_url, change_id)
+    if state.stage.value != "completed":
+        raise TimeoutError(f"the change ended {state.stage.value}, not completed")
+    return change_id
+
+
+_printed: dict[str, int] = {}
+
+
+def _follow(console: Console, client: ApiClient, change_id: str, until, timeout: float
+            ) -> ChangeState:
+    """Print each new stage as it happens until `until(state)`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = ChangeState.model_validate(client.get(f"/api/changes/{change_id}"))
+        for entry in state.history[_printed.get(change_id, 0):]:
+            note = f"  [dim]{entry.note}[/]" if entry.note else ""
+            console.print(f"  {entry.at:%H:%M:%S}  stage [bold]{entry.stage.value}[/]{note}")
+        _printed[change_id] = len(state.history)
+        if until(state):
+            return state
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{change_id} is still {state.stage.value} after {timeout:.0f}s")
+        time.sleep(0.3)
+
+
+def _print_changes(console: Console, sim_url: str, change_id: str) -> None:
+    ledger = httpx.get(f"{sim_url}/sim/ledger", params={"change_id": change_id}, timeout=10).json()
+    table = Table(title=f"what {change_id} changed in each system (simulator ledger)")
+    for column in ("system", "plant", "action", "object", "result"):
+        table.add_column(column)
+    for entry in ledger:
+        response = entry["response"]
+        result = ", ".join(f"{k}={v}" for k, v in response.items()
+                           if k in ("current_revision", "revision", "lines_updated"))
+        table.add_row(entry["system"], entry["plant"] or "-", entry["action"], entry["target"],
+                      result)
+    console.print(table)

@@ -1,0 +1,179 @@
+"""The embedded stack behind `changeflow up`: Temporal dev server (persistent, search attributes
+registered, Web UI), the plant-systems simulator, the worker and the HTTP API, as child processes
+of one process group, started in order, each waited on until healthy, stopped in reverse."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from infra.settings import Settings
+from workflows.search_attributes import cli_flags
+
+BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    healthy: Callable[[], bool]
+    busy: tuple[str, int] | None = None  # a port that must be free before starting
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    reset_sim: bool = False
+    ui_port: int = 8233
+    services: list[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        home = self.settings.home
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        t_host, _, t_port = self.settings.temporal_address.rpartition(":")
+        sim = urlparse(self.settings.simulator_url)
+        api = urlparse(self.settings.api_url)
+        ui = urlparse(self.settings.ui_url)
+        self.ui_port = ui.port or self.ui_port
+        temporal = str(BIN / "temporal")
+        py = sys.executable
+        sim_argv = [py, "-m", "connectors.sim", "--host", sim.hostname or "127.0.0.1",
+                    "--port", str(sim.port or 8100), "--db", str(home / "sim.db")]
+        if self.reset_sim:
+            sim_argv.append("--reset")
+        self.services = [
+            Service(
+                "temporal",
+                [temporal, "server", "start-dev", "--db-filename", str(home / "temporal.db"),
+                 "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
+                 *cli_flags(), "--ip", t_host or "127.0.0.1", "--port", t_port or "7233",
+                 "--ui-port", str(self.ui_port), "--log-level", "warn"],
+                lambda: _port_open(t_host or "127.0.0.1", int(t_port or 7233))
+                and _port_open("127.0.0.1", self.ui_port),
+                busy=(t_host or "127.0.0.1", int(t_port or 7233)),
+            ),
+            Service("simulator", sim_argv, _http_ok(f"{self.settings.simulator_url}/healthz"),
+                    busy=(sim.hostname or "127.0.0.1", sim.port or 8100)),
+            Service("worker", [py, "-m", "worker", "--all-plants"], lambda: True),
+            Service("api", [py, "-m", "uvicorn", "--factory", "starter.api:app", "--host",
+                            api.hostname or "127.0.0.1", "--port", str(api.port or 8000),
+                            "--log-level", "warning"],
+                    _http_ok(f"{self.settings.api_url}/healthz"),
+                    busy=(api.hostname or "127.0.0.1", api.port or 8000)),
+        ]
+
+    def start(self, progress: Callable[[str], None] = lambda _m: None,
+              timeout: float = 60.0) -> None:
+        env = {**os.environ, "CHANGEFLOW_HOME": str(self.settings.home),
+               "CHANGEFLOW_SIMULATOR_URL": self.settings.simulator_url,
+               "CHANGEFLOW_API_URL": self.settings.api_url,
+               "TEMPORAL_ADDRESS": self.settings.temporal_address,
+               "CHANGEFLOW_DATABASE_URL": self.settings.db_url}
+        try:
+            for service in self.services:
+                if service.busy and _port_open(*service.busy):
+                    raise StackError(f"{service.name}: port {service.busy[1]} is already in use "
+                                     "(is another changeflow stack running?)")
+                service.log_path = self.settings.home / "logs" / f"{service.name}.log"
+                log = service.log_path.open("ab")
+                service.process = subprocess.Popen(service.argv, stdout=log, stderr=log, env=env,
+                                                   stdin=subprocess.DEVNULL)
+                progress(f"starting {service.name}")
+                self._wait(service, timeout)
+                progress(f"{service.name} is up")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, service: Service, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert service.process is not None
+            if service.process.poll() is not None:
+                raise StackError(f"{service.name} exited with {service.process.returncode}; "
+                                 f"see {service.log_path}:\n{self._tail(service)}")
+            if service.healthy():
+                return
+            time.sleep(0.2)
+        raise StackError(f"{service.name} did not become healthy in {timeout:.0f}s; see "
+                         f"{service.log_path}:\n{self._tail(service)}")
+
+    @staticmethod
+    def _tail(service: Service, lines: int = 15) -> str:
+        if service.log_path is None or not service.log_path.exists():
+            return ""
+        return "\n".join(service.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def alive(self) -> list[str]:
+        """Names of services that have died."""
+        return [s.name for s in self.services if s.process and s.process.poll() is not None]
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            proc = service.process
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGINT if service.name == "temporal" else signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def ui_link(self, change_id: str | None = None) -> str:
+        base = self.settings.ui_url
+        ns = self.settings.temporal_namespace
+        return f"{base}/namespaces/{ns}/workflows/{change_id}" if change_id else base
+
+
+def wait_until_interrupted(stack: Stack) -> None:
+    """Block until Ctrl-C / SIGTERM or a service dies, then stop everything."""
+    stopping = {"flag": False}
+
+    def handler(_sig: int, _frame: object) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        while not stopping["flag"]:
+            dead = stack.alive()
+            if dead:
+                raise StackError(f"{', '.join(dead)} stopped unexpectedly; see "
+                                 f"{stack.settings.home / 'logs'}")
+            time.sleep(0.5)
+    finally:
+        stack.stop()
