@@ -6,8 +6,10 @@ the approvals and the rollout plan the real system would produce.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -40,6 +42,15 @@ from tests.helpers import at_stage, decision_for, start_time_skipping, wait_for
 from workflows.change_workflow import ChangeWorkflow, plant_queue
 
 PLANTS = ["DET", "MTY", "BRN"]
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history(handle, name: str) -> None:
+    """CHANGEFLOW_RECORD_HISTORIES=1 refreshes tests/histories/ for the replay test."""
+    if os.environ.get("CHANGEFLOW_RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 SNAPSHOT = build_demo_thread()
 
 
@@ -150,6 +161,7 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
                       ChangeStage.scheduled, ChangeStage.rolling_out, ChangeStage.verifying,
                       ChangeStage.completed]
     actions = [a.action for a in fakes.audits]
+    await record_history(handle, "completed")
     assert actions.count("approval.approve") == 5
     assert actions.count("task.applied") == len(final.tasks)
 
@@ -213,6 +225,7 @@ async def test_failed_task_holds_then_retry_completes(harness) -> None:
     result = await handle.result()
     assert result.stage == ChangeStage.completed
     assert fakes.applied.count("MTY.ERP.mbom.100-200") == 1
+    await record_history(handle, "hold_then_retry")
 
 
 async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
@@ -226,6 +239,7 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
                                                            comment="supplier tooling not ready"))
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
+    await record_history(handle, "hold_then_rollback")
     assert "supplier tooling not ready" in result.outcome
     assert sorted(fakes.compensated) == sorted(fakes.applied)
     assert fakes.compensated[-1] == "PLM.release.100-200"

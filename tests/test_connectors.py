@@ -1,0 +1,99 @@
+"""Connectors against the running simulator: business calls, error types, paging, idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.errors import NotFoundError, RejectedConnectorError, TransientConnectorError
+from connectors.http import HttpSystem
+from connectors.registry import Connectors
+from connectors.sim.app import create_app
+from connectors.thread_reader import read_thread
+from infra.settings import Settings
+from tests.helpers import free_port
+from tests.stack import ServerThread
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    server = ServerThread(create_app(tmp_path_factory.mktemp("sim") / "sim.db"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def connectors(sim: ServerThread) -> AsyncIterator[Connectors]:
+    c = Connectors(Settings(simulator_url=sim.url))
+    yield c
+    await c.aclose()
+
+
+async def test_reads_the_whole_thread(connectors: Connectors) -> None:
+    snapshot = await read_thread(connectors)
+    assert len(snapshot.parts) >= 140
+    assert {line.plant for line in snapshot.mbom} == {"DET", "MTY", "BRN"}
+    assert any(wi.id == "WI-DET-500-100-10" for wi in snapshot.work_instructions)
+
+
+async def test_paging_returns_every_item_once(sim: ServerThread) -> None:
+    system = HttpSystem("PLM", f"{sim.url}/plm")
+    small = await system.list_all("/ebom", page_size=7)
+    big = await system.list_all("/ebom", page_size=5000)
+    await system.aclose()
+    key = lambda x: (x["parent"], x["child"])  # noqa: E731
+    assert sorted(map(key, small)) == sorted(map(key, big))
+    assert len({key(x) for x in small}) == len(small) > 7
+
+
+async def test_errors_are_typed(connectors: Connectors, sim: ServerThread) -> None:
+    with pytest.raises(NotFoundError):
+        await connectors.plm().get_part("NOPE-1")
+    with pytest.raises(RejectedConnectorError, match="is at revision A"):
+        await connectors.plm().release_revision("100-300", "C", "B", idempotency_key="t-1",
+                                                change_id="T")
+    httpx.post(f"{sim.url}/sim/faults", json={"path_contains": "/erp/MTY/mbom",
+                                              "method": "GET", "status": 503})
+    with pytest.raises(TransientConnectorError, match="503"):
+        await connectors.erp("MTY").list_mbom()
+    assert await connectors.erp("MTY").list_mbom()  # the fault was used up
+    dead = Connectors(Settings(simulator_url=f"http://127.0.0.1:{free_port()}"))
+    with pytest.raises(TransientConnectorError):
+        await dead.plm().get_part("100-200")
+    await dead.aclose()
+
+
+async def test_writes_are_idempotent_by_key(connectors: Connectors, sim: ServerThread) -> None:
+    erp = connectors.erp("BRN")
+    first = await erp.set_component_revision("100-210", "A", "B", idempotency_key="k-brn",
+                                             change_id="T-1")
+    again = await erp.set_component_revision("100-210", "A", "B", idempotency_key="k-brn",
+                                             change_id="T-1")
+    assert first["replayed"] is False and again["replayed"] is True
+    assert {k: v for k, v in first.items() if k != "replayed"} == {
+        k: v for k, v in again.items() if k != "replayed"}
+    with pytest.raises(RejectedConnectorError, match="different request"):
+        await erp.set_component_revision("100-210", "A", "C", idempotency_key="k-brn",
+                                         change_id="T-1")
+    ledger = httpx.get(f"{sim.url}/sim/ledger", params={"change_id": "T-1"}).json()
+    assert len(ledger) == 1
+    entry = ledger[0]
+    assert (entry["idempotency_key"], entry["system"], entry["plant"], entry["action"]) == (
+        "k-brn", "ERP", "BRN", "set_component_revision")
+    assert set((await erp.component_revisions("100-210")).values()) == {"B"}
+
+
+async def test_write_without_key_is_refused(sim: ServerThread) -> None:
+    response = httpx.post(f"{sim.url}/erp/DET/mbom/component-revision",
+                          json={"component": "100-200", "from_revision": "B",
+                                "to_revision": "C"})
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
+
+
+def test_sim_db_path_created(tmp_path: Path) -> None:
+    create_app(tmp_path / "nested" / "sim.db")
+    assert (tmp_path / "nested" / "sim.db").exists()

@@ -1,0 +1,28 @@
+"""Replay committed histories against today's workflow code: a non-deterministic change fails here.
+
+Refresh them on purpose with `CHANGEFLOW_RECORD_HISTORIES=1 pytest tests/test_change_workflow.py`
+(and guard the workflow change with workflow.patched() if old runs may still be open)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.change_workflow import ChangeWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_committed() -> None:
+    assert len(HISTORIES) >= 3
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replays(path: Path) -> None:
+    replayer = Replayer(workflows=[ChangeWorkflow], data_converter=pydantic_data_converter)
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await replayer.replay_workflow(history)
