@@ -30,7 +30,7 @@ app = typer.Typer(help="changeflow: orchestrate manufacturing change.", no_args_
 users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 TokenOption = typer.Option(None, "--token", help="API token (default: $CHANGEFLOW_TOKEN)")
 

@@ -36,6 +36,8 @@ USERS = {
     "qa.lee": (Role.quality, None),
     "det.prod": (Role.production, "DET"),
     "mty.prod": (Role.production, "MTY"),
+    "brn.prod": (Role.production, "BRN"),
+    "ops.admin": (Role.admin, None),
     "sc.ortiz": (Role.supply_chain, None),
 }
 
@@ -114,6 +116,9 @@ async def test_example_change_runs_to_completed_and_every_write_applies_once(sta
     assert {"ED-1000", "ED-2000"} <= {o["key"] for o in impact["objects"]
                                       if o["kind"] == "end_item"}
 
+    # A transient outage of DET's ERP: Temporal retries the write; it still applies once.
+    stack.sim.post("/sim/faults", json={"path_contains": "/erp/DET/mbom/component-revision",
+                                        "status": 503, "times": 2})
     approvers = {("engineering", None): "eng.kim", ("quality", None): "qa.lee",
                  ("production", "DET"): "det.prod", ("production", "MTY"): "mty.prod",
                  ("supply_chain", None): "sc.ortiz"}
@@ -244,3 +249,39 @@ async def test_approval_checks_role_plant_and_requester(stack: Stack) -> None:
     late = await stack.api.post(url, json={"decision": "approve", "role": "engineering"},
                                 headers=stack.auth("qa.lee"))
     assert late.status_code in (403, 409)
+
+
+async def test_task_on_hold_is_resolved_through_the_api(stack: Stack) -> None:
+    body = example_body(items=[{"part": "100-210", "from_revision": "A", "to_revision": "B"}])
+    change_id = (await stack.api.post("/api/changes", json=body,
+                                      headers=stack.auth("maria.engineer"))).json()["change_id"]
+    state = await poll(stack, change_id, "awaiting_approval")
+    # QMS in BRN rejects the first revision (a business rejection: no retry, the change holds)
+    stack.sim.post("/sim/faults", json={"path_contains": "/qms/BRN/inspection-plans",
+                                        "status": 409, "times": 1})
+    users = {"engineering": "eng.kim", "quality": "qa.lee", "production": "brn.prod",
+             "supply_chain": "sc.ortiz"}
+    for required in state.approvals.required:
+        response = await stack.api.post(
+            f"/api/changes/{change_id}/approvals",
+            json={"decision": "approve", "role": required.role.value, "plant": required.plant},
+            headers=stack.auth(users[required.role.value]))
+        assert response.status_code == 202, response.text
+    state = await poll(stack, change_id, "on_hold")
+    assert state.hold.task_id == "BRN.QMS.plan.IP-BRN-100-210"
+    url = f"/api/changes/{change_id}/resolve"
+    wrong = await stack.api.post(url, json={"task_id": "nope", "action": "retry"},
+                                 headers=stack.auth("ops.admin"))
+    assert wrong.status_code == 409
+    forbidden = await stack.api.post(url, json={"task_id": state.hold.task_id, "action": "retry"},
+                                     headers=stack.auth("sc.ortiz"))
+    assert forbidden.status_code == 403
+    ok = await stack.api.post(url, json={"task_id": state.hold.task_id, "action": "retry",
+                                         "comment": "QMS lock released"},
+                              headers=stack.auth("ops.admin"))
+    assert ok.status_code == 202
+    state = await poll(stack, change_id, "completed", "rolled_back")
+    assert state.stage.value == "completed", state.outcome
+    events = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()["events"]
+    retry = next(e for e in events if e["action"] == "task.retry")
+    assert retry["actor"] == "ops.admin" and retry["detail"]["comment"] == "QMS lock released"
