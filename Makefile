@@ -21,6 +21,8 @@ up: $(STAMP)
 	$(BIN)/changeflow up
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -23,17 +23,34 @@ from workflows.change_workflow import ChangeWorkflow, plant_queue
 WORKFLOWS = [ChangeWorkflow]
 
 
-def build_workers(client: Client, settings: Settings, *, central: bool = True,
-                  plants: Sequence[str] = (), deps: ActivityDeps | None = None) -> list[Worker]:
+def build_workers(
+    client: Client,
+    settings: Settings,
+    *,
+    central: bool = True,
+    plants: Sequence[str] = (),
+    deps: ActivityDeps | None = None,
+) -> list[Worker]:
     """Workers for the central queue and/or the given plants' queues."""
     deps = deps or ActivityDeps.from_settings(settings)
     workers = []
     if central:
-        workers.append(Worker(client, task_queue=settings.task_queue, workflows=WORKFLOWS,
-                              activities=central_activities(deps)))
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=WORKFLOWS,
+                activities=central_activities(deps),
+            )
+        )
     for plant in plants:
-        workers.append(Worker(client, task_queue=plant_queue(settings.task_queue, plant),
-                              activities=plant_activities(deps)))
+        workers.append(
+            Worker(
+                client,
+                task_queue=plant_queue(settings.task_queue, plant),
+                activities=plant_activities(deps),
+            )
+        )
     return workers
 
 
@@ -47,8 +64,9 @@ async def run(plant: str | None, all_plants: bool) -> None:
         settings.plant(plant)  # unknown plant: a clear error before anything starts
         workers = build_workers(client, settings, central=False, plants=[plant])
     else:
-        workers = build_workers(client, settings,
-                                plants=settings.plant_codes() if all_plants else ())
+        workers = build_workers(
+            client, settings, plants=settings.plant_codes() if all_plants else ()
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,8 +96,11 @@ class _all:
 def main() -> None:
     parser = argparse.ArgumentParser(description="changeflow worker")
     parser.add_argument("--plant", help="serve only this plant's systems (MES, QMS)")
-    parser.add_argument("--all-plants", action="store_true",
-                        help="serve the central queue and every configured plant's queue")
+    parser.add_argument(
+        "--all-plants",
+        action="store_true",
+        help="serve the central queue and every configured plant's queue",
+    )
     args = parser.parse_args()
     asyncio.run(run(args.plant, args.all_plants))
 

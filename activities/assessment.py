@@ -39,10 +39,19 @@ class AssessmentActivities:
                 str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True
             ) from exc
         report_id = artifact_id(inp.change_id, "impact", inp.revision)
-        save_artifact(self.deps.engine, artifact=report_id, change_id=inp.change_id,
-                      kind="impact", content=report)
-        log.info("impact assessed", report_id=report_id, counts=report.counts(),
-                 risk=report.risk.level.value)
+        save_artifact(
+            self.deps.engine,
+            artifact=report_id,
+            change_id=inp.change_id,
+            kind="impact",
+            content=report,
+        )
+        log.info(
+            "impact assessed",
+            report_id=report_id,
+            counts=report.counts(),
+            risk=report.risk.level.value,
+        )
         return AssessResult(
             impact=summarize(report, report_id),
             required_approvals=required_approvals(inp.request, report),

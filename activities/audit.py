@@ -16,5 +16,11 @@ class AuditActivities:
     @activity.defn(name="record_audit")
     async def record_audit(self, inp: AuditInput) -> None:
         """Idempotent by event key: a retried activity records the event once."""
-        append_event(self.deps.engine, change_id=inp.change_id, event_key=inp.event_key,
-                     actor=inp.actor, action=inp.action, detail=inp.detail)
+        append_event(
+            self.deps.engine,
+            change_id=inp.change_id,
+            event_key=inp.event_key,
+            actor=inp.actor,
+            action=inp.action,
+            detail=inp.detail,
+        )

@@ -19,5 +19,6 @@ class ActivityDeps:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ActivityDeps:
-        return cls(settings=settings, engine=get_engine(settings.db_url),
-                   connectors=Connectors(settings))
+        return cls(
+            settings=settings, engine=get_engine(settings.db_url), connectors=Connectors(settings)
+        )

@@ -12,10 +12,18 @@ from activities.rollout import RolloutActivities
 
 
 def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
-    assessment, audit, rollout = (AssessmentActivities(deps), AuditActivities(deps),
-                                  RolloutActivities(deps))
-    return [assessment.assess_impact, audit.record_audit, rollout.apply_task,
-            rollout.compensate_task, rollout.verify_task]
+    assessment, audit, rollout = (
+        AssessmentActivities(deps),
+        AuditActivities(deps),
+        RolloutActivities(deps),
+    )
+    return [
+        assessment.assess_impact,
+        audit.record_audit,
+        rollout.apply_task,
+        rollout.compensate_task,
+        rollout.verify_task,
+    ]
 
 
 def plant_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:

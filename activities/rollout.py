@@ -44,51 +44,79 @@ class RolloutActivities:
         if task.action == TaskAction.release_revision:
             part = await c.plm().get_part(task.target)
             if part.current_revision not in (p["from_revision"], p["to_revision"]):
-                raise _reject(f"PLM: part {task.target} is at revision {part.current_revision}, "
-                              f"expected {p['from_revision']}")
-            res = await c.plm().release_revision(task.target, p["to_revision"], p["from_revision"],
-                                                 idempotency_key=key, change_id=change_id)
-            return TaskResult(task_id=task.id, replayed=res.get("replayed", False),
-                              before={"revision": p["from_revision"]},
-                              detail=f"{task.target} current revision {res['current_revision']}")
+                raise _reject(
+                    f"PLM: part {task.target} is at revision {part.current_revision}, "
+                    f"expected {p['from_revision']}"
+                )
+            res = await c.plm().release_revision(
+                task.target,
+                p["to_revision"],
+                p["from_revision"],
+                idempotency_key=key,
+                change_id=change_id,
+            )
+            return TaskResult(
+                task_id=task.id,
+                replayed=res.get("replayed", False),
+                before={"revision": p["from_revision"]},
+                detail=f"{task.target} current revision {res['current_revision']}",
+            )
         if task.action == TaskAction.update_mbom:
             erp = c.erp(task.plant or "")
             revisions = await erp.component_revisions(task.target)
             if not revisions:
                 raise _reject(f"ERP {task.plant}: no MBOM line consumes {task.target}")
-            res = await erp.set_component_revision(task.target, p["from_revision"],
-                                                   p["to_revision"], idempotency_key=key,
-                                                   change_id=change_id)
-            return TaskResult(task_id=task.id, replayed=res.get("replayed", False),
-                              before={"revision": p["from_revision"]},
-                              detail=f"{res['lines_updated']} MBOM line(s) of "
-                                     f"{', '.join(res['parents'])} now use rev {res['revision']}")
+            res = await erp.set_component_revision(
+                task.target,
+                p["from_revision"],
+                p["to_revision"],
+                idempotency_key=key,
+                change_id=change_id,
+            )
+            return TaskResult(
+                task_id=task.id,
+                replayed=res.get("replayed", False),
+                before={"revision": p["from_revision"]},
+                detail=f"{res['lines_updated']} MBOM line(s) of "
+                f"{', '.join(res['parents'])} now use rev {res['revision']}",
+            )
         if task.action == TaskAction.revise_inspection_plan:
             qms = c.qms(task.plant or "")
             plan = await qms.get_inspection_plan(task.target)
-            res = await qms.revise_inspection_plan(task.target, p["part"], p["to_revision"],
-                                                   idempotency_key=key, change_id=change_id)
-            return TaskResult(task_id=task.id, replayed=res.get("replayed", False),
-                              before={"revision": str(res["previous_revision"]),
-                                      "part_revision": _previous_part_revision(
-                                          plan.part_revision, p, res)},
-                              detail=f"plan {task.target} rev {res['revision']} inspects "
-                                     f"{p['part']} rev {p['to_revision']}")
+            res = await qms.revise_inspection_plan(
+                task.target, p["part"], p["to_revision"], idempotency_key=key, change_id=change_id
+            )
+            return TaskResult(
+                task_id=task.id,
+                replayed=res.get("replayed", False),
+                before={
+                    "revision": str(res["previous_revision"]),
+                    "part_revision": _previous_part_revision(plan.part_revision, p, res),
+                },
+                detail=f"plan {task.target} rev {res['revision']} inspects "
+                f"{p['part']} rev {p['to_revision']}",
+            )
         if task.action == TaskAction.publish_work_instruction:
             mes = c.mes(task.plant or "")
             wi = await mes.get_work_instruction(task.target)
             shown = [ref.revision for ref in wi.parts if ref.part == p["part"]]
             if not shown:
-                raise _reject(f"MES {task.plant}: work instruction {task.target} does not show "
-                              f"{p['part']}")
-            res = await mes.publish_work_instruction(task.target, p["part"], p["to_revision"],
-                                                     idempotency_key=key, change_id=change_id)
-            return TaskResult(task_id=task.id, replayed=res.get("replayed", False),
-                              before={"revision": str(res["previous_revision"]),
-                                      "part_revision": _previous_part_revision(
-                                          shown[0], p, res)},
-                              detail=f"work instruction {task.target} rev {res['revision']} "
-                                     f"released for {p['part']} rev {p['to_revision']}")
+                raise _reject(
+                    f"MES {task.plant}: work instruction {task.target} does not show {p['part']}"
+                )
+            res = await mes.publish_work_instruction(
+                task.target, p["part"], p["to_revision"], idempotency_key=key, change_id=change_id
+            )
+            return TaskResult(
+                task_id=task.id,
+                replayed=res.get("replayed", False),
+                before={
+                    "revision": str(res["previous_revision"]),
+                    "part_revision": _previous_part_revision(shown[0], p, res),
+                },
+                detail=f"work instruction {task.target} rev {res['revision']} "
+                f"released for {p['part']} rev {p['to_revision']}",
+            )
         raise _reject(f"unknown task action {task.action}")
 
     @activity.defn(name="compensate_task")
@@ -100,32 +128,51 @@ class RolloutActivities:
         p, before = task.params, task.before
         try:
             if task.action == TaskAction.release_revision:
-                res = await c.plm().withdraw_revision(task.target, p["to_revision"],
-                                                      before.get("revision", p["from_revision"]),
-                                                      idempotency_key=key, change_id=inp.change_id)
+                res = await c.plm().withdraw_revision(
+                    task.target,
+                    p["to_revision"],
+                    before.get("revision", p["from_revision"]),
+                    idempotency_key=key,
+                    change_id=inp.change_id,
+                )
             elif task.action == TaskAction.update_mbom:
                 erp = c.erp(task.plant or "")
                 revisions = await erp.component_revisions(task.target)
                 if p["to_revision"] not in revisions.values():
                     return TaskResult(task_id=task.id, detail="nothing to undo")
-                res = await erp.set_component_revision(task.target, p["to_revision"],
-                                                       p["from_revision"], idempotency_key=key,
-                                                       change_id=inp.change_id)
+                res = await erp.set_component_revision(
+                    task.target,
+                    p["to_revision"],
+                    p["from_revision"],
+                    idempotency_key=key,
+                    change_id=inp.change_id,
+                )
             elif task.action == TaskAction.revise_inspection_plan:
                 res = await c.qms(task.plant or "").restore_inspection_plan(
-                    task.target, int(before["revision"]), p["part"], before["part_revision"],
-                    idempotency_key=key, change_id=inp.change_id)
+                    task.target,
+                    int(before["revision"]),
+                    p["part"],
+                    before["part_revision"],
+                    idempotency_key=key,
+                    change_id=inp.change_id,
+                )
             elif task.action == TaskAction.publish_work_instruction:
                 res = await c.mes(task.plant or "").restore_work_instruction(
-                    task.target, int(before["revision"]), p["part"], before["part_revision"],
-                    idempotency_key=key, change_id=inp.change_id)
+                    task.target,
+                    int(before["revision"]),
+                    p["part"],
+                    before["part_revision"],
+                    idempotency_key=key,
+                    change_id=inp.change_id,
+                )
             else:
                 raise _reject(f"unknown task action {task.action}")
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
         get_logger(change_id=inp.change_id, task_id=task.id).info("task compensated")
-        return TaskResult(task_id=task.id, replayed=res.get("replayed", False),
-                          detail=f"undone: {task.summary}")
+        return TaskResult(
+            task_id=task.id, replayed=res.get("replayed", False), detail=f"undone: {task.summary}"
+        )
 
     @activity.defn(name="verify_task")
     async def verify_task(self, inp: TaskInput) -> VerifyResult:
@@ -142,18 +189,23 @@ class RolloutActivities:
                 revisions = await c.erp(task.plant or "").component_revisions(task.target)
                 ok = bool(revisions) and set(revisions.values()) == {p["to_revision"]}
                 detail = f"ERP {task.plant} MBOM uses {task.target} at " + ", ".join(
-                    f"{parent}: rev {rev}" for parent, rev in sorted(revisions.items()))
+                    f"{parent}: rev {rev}" for parent, rev in sorted(revisions.items())
+                )
             elif task.action == TaskAction.revise_inspection_plan:
                 plan = await c.qms(task.plant or "").get_inspection_plan(task.target)
                 ok = plan.part_revision == p["to_revision"]
-                detail = (f"QMS {task.plant} plan {plan.id} rev {plan.revision} inspects "
-                          f"{plan.part} rev {plan.part_revision}")
+                detail = (
+                    f"QMS {task.plant} plan {plan.id} rev {plan.revision} inspects "
+                    f"{plan.part} rev {plan.part_revision}"
+                )
             elif task.action == TaskAction.publish_work_instruction:
                 wi = await c.mes(task.plant or "").get_work_instruction(task.target)
                 shown = {ref.revision for ref in wi.parts if ref.part == p["part"]}
                 ok = shown == {p["to_revision"]} and wi.status == "released"
-                detail = (f"MES {task.plant} {wi.id} rev {wi.revision} ({wi.status}) shows "
-                          f"{p['part']} rev {', '.join(sorted(shown))}")
+                detail = (
+                    f"MES {task.plant} {wi.id} rev {wi.revision} ({wi.status}) shows "
+                    f"{p['part']} rev {', '.join(sorted(shown))}"
+                )
             else:
                 raise _reject(f"unknown task action {task.action}")
         except ConnectorError as exc:

@@ -15,8 +15,15 @@ class ErpConnector(Protocol):
     async def list_production_orders(self) -> list[ProductionOrder]: ...
     async def list_inventory(self) -> list[InventoryRecord]: ...
     async def list_purchase_orders(self) -> list[PurchaseOrder]: ...
-    async def set_component_revision(self, component: str, from_revision: str, to_revision: str,
-                                     *, idempotency_key: str, change_id: str) -> dict[str, Any]: ...
+    async def set_component_revision(
+        self,
+        component: str,
+        from_revision: str,
+        to_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
     async def component_revisions(self, component: str) -> dict[str, str]: ...
     async def aclose(self) -> None: ...
 
@@ -32,7 +39,9 @@ class RestErp(HttpSystem):
         return [MbomLine.model_validate(x) for x in await self.list_all("/mbom")]
 
     async def list_production_orders(self) -> list[ProductionOrder]:
-        return [ProductionOrder.model_validate(x) for x in await self.list_all("/production-orders")]
+        return [
+            ProductionOrder.model_validate(x) for x in await self.list_all("/production-orders")
+        ]
 
     async def list_inventory(self) -> list[InventoryRecord]:
         return [InventoryRecord.model_validate(x) for x in await self.list_all("/inventory")]
@@ -40,14 +49,22 @@ class RestErp(HttpSystem):
     async def list_purchase_orders(self) -> list[PurchaseOrder]:
         return [PurchaseOrder.model_validate(x) for x in await self.list_all("/purchase-orders")]
 
-    async def set_component_revision(self, component: str, from_revision: str, to_revision: str,
-                                     *, idempotency_key: str, change_id: str) -> dict[str, Any]:
+    async def set_component_revision(
+        self,
+        component: str,
+        from_revision: str,
+        to_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
         """Every MBOM line of this plant that consumes `component` at `from_revision` moves
         to `to_revision`."""
         return await self.write(
             "/mbom/component-revision",
             {"component": component, "from_revision": from_revision, "to_revision": to_revision},
-            idempotency_key=idempotency_key, change_id=change_id,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
         )
 
     async def component_revisions(self, component: str) -> dict[str, str]:

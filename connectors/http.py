@@ -13,8 +13,14 @@ from connectors.errors import NotFoundError, RejectedConnectorError, TransientCo
 class HttpSystem:
     """One system of record reached over HTTP at `base_url`."""
 
-    def __init__(self, system: str, base_url: str, *, timeout: float = 15.0,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.system = system
         self.base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout)
@@ -32,7 +38,8 @@ class HttpSystem:
             raise TransientConnectorError(self.system, f"{method} {url}: {exc!r}") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientConnectorError(
-                self.system, f"{method} {path} answered {response.status_code}: {_detail(response)}",
+                self.system,
+                f"{method} {path} answered {response.status_code}: {_detail(response)}",
                 response.status_code,
             )
         if response.status_code == 404:
@@ -44,14 +51,16 @@ class HttpSystem:
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self._send("GET", path, params=params)
 
-    async def write(self, path: str, body: dict[str, Any], *, idempotency_key: str,
-                    change_id: str) -> dict[str, Any]:
+    async def write(
+        self, path: str, body: dict[str, Any], *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
         """POST with the idempotency key and the change id every write carries."""
         headers = {"Idempotency-Key": idempotency_key, "X-Change-Id": change_id}
         return await self._send("POST", path, json=body, headers=headers)
 
-    async def pages(self, path: str, *, page_size: int = 1000,
-                    updated_since: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(
+        self, path: str, *, page_size: int = 1000, updated_since: str | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page of a cursor-paged listing."""
         cursor: str | None = None
         while True:

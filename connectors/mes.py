@@ -15,11 +15,19 @@ class MesConnector(Protocol):
     async def list_work_instructions(self) -> list[WorkInstruction]: ...
     async def list_qualifications(self) -> list[Qualification]: ...
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction: ...
-    async def publish_work_instruction(self, wi_id: str, part: str, part_revision: str, *,
-                                       idempotency_key: str, change_id: str) -> dict[str, Any]: ...
-    async def restore_work_instruction(self, wi_id: str, revision: int, part: str,
-                                       part_revision: str, *, idempotency_key: str,
-                                       change_id: str) -> dict[str, Any]: ...
+    async def publish_work_instruction(
+        self, wi_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def restore_work_instruction(
+        self,
+        wi_id: str,
+        revision: int,
+        part: str,
+        part_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
     async def aclose(self) -> None: ...
 
 
@@ -34,7 +42,9 @@ class RestMes(HttpSystem):
         return [Routing.model_validate(x) for x in await self.list_all("/routings")]
 
     async def list_work_instructions(self) -> list[WorkInstruction]:
-        return [WorkInstruction.model_validate(x) for x in await self.list_all("/work-instructions")]
+        return [
+            WorkInstruction.model_validate(x) for x in await self.list_all("/work-instructions")
+        ]
 
     async def list_qualifications(self) -> list[Qualification]:
         return [Qualification.model_validate(x) for x in await self.list_all("/qualifications")]
@@ -42,21 +52,31 @@ class RestMes(HttpSystem):
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction:
         return WorkInstruction.model_validate(await self.get(f"/work-instructions/{wi_id}"))
 
-    async def publish_work_instruction(self, wi_id: str, part: str, part_revision: str, *,
-                                       idempotency_key: str, change_id: str) -> dict[str, Any]:
+    async def publish_work_instruction(
+        self, wi_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
         """Publish the next revision of work instruction `wi_id`, showing `part` at
         `part_revision`."""
         return await self.write(
             f"/work-instructions/{wi_id}/revisions",
             {"part": part, "part_revision": part_revision},
-            idempotency_key=idempotency_key, change_id=change_id,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
         )
 
-    async def restore_work_instruction(self, wi_id: str, revision: int, part: str,
-                                       part_revision: str, *, idempotency_key: str,
-                                       change_id: str) -> dict[str, Any]:
+    async def restore_work_instruction(
+        self,
+        wi_id: str,
+        revision: int,
+        part: str,
+        part_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
         return await self.write(
             f"/work-instructions/{wi_id}/restore",
             {"revision": revision, "part": part, "part_revision": part_revision},
-            idempotency_key=idempotency_key, change_id=change_id,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
         )

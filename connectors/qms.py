@@ -13,11 +13,19 @@ class QmsConnector(Protocol):
 
     async def list_inspection_plans(self) -> list[InspectionPlan]: ...
     async def get_inspection_plan(self, plan_id: str) -> InspectionPlan: ...
-    async def revise_inspection_plan(self, plan_id: str, part: str, part_revision: str, *,
-                                     idempotency_key: str, change_id: str) -> dict[str, Any]: ...
-    async def restore_inspection_plan(self, plan_id: str, revision: int, part: str,
-                                      part_revision: str, *, idempotency_key: str,
-                                      change_id: str) -> dict[str, Any]: ...
+    async def revise_inspection_plan(
+        self, plan_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def restore_inspection_plan(
+        self,
+        plan_id: str,
+        revision: int,
+        part: str,
+        part_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
     async def aclose(self) -> None: ...
 
 
@@ -34,20 +42,30 @@ class RestQms(HttpSystem):
     async def get_inspection_plan(self, plan_id: str) -> InspectionPlan:
         return InspectionPlan.model_validate(await self.get(f"/inspection-plans/{plan_id}"))
 
-    async def revise_inspection_plan(self, plan_id: str, part: str, part_revision: str, *,
-                                     idempotency_key: str, change_id: str) -> dict[str, Any]:
+    async def revise_inspection_plan(
+        self, plan_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
         """Issue the next revision of the plan, inspecting `part` at `part_revision`."""
         return await self.write(
             f"/inspection-plans/{plan_id}/revisions",
             {"part": part, "part_revision": part_revision},
-            idempotency_key=idempotency_key, change_id=change_id,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
         )
 
-    async def restore_inspection_plan(self, plan_id: str, revision: int, part: str,
-                                      part_revision: str, *, idempotency_key: str,
-                                      change_id: str) -> dict[str, Any]:
+    async def restore_inspection_plan(
+        self,
+        plan_id: str,
+        revision: int,
+        part: str,
+        part_revision: str,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
         return await self.write(
             f"/inspection-plans/{plan_id}/restore",
             {"revision": revision, "part": part, "part_revision": part_revision},
-            idempotency_key=idempotency_key, change_id=change_id,
+            idempotency_key=idempotency_key,
+            change_id=change_id,
         )

@@ -106,9 +106,7 @@ def required_approvals(request: ChangeRequest, report: ImpactReport) -> list[Req
     return required
 
 
-def check_decision(
-    state: ApprovalsState, decision: ApprovalDecision, requester: str
-) -> str | None:
+def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester: str) -> str | None:
     """None when the decision counts; otherwise the reason it does not."""
     if any(d.approval_id == decision.approval_id for d in state.received):
         return f"approval {decision.approval_id} was already recorded"

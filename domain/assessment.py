@@ -93,7 +93,9 @@ def assess_part_revision(
             plant_objects = _plant_objects(request, snapshot, item, plant, ancestor_set, head)
             objects.extend(plant_objects)
             key_chars = [
-                o for o in plant_objects if o.kind == ImpactKind.inspection_plan and "key" in o.flags
+                o
+                for o in plant_objects
+                if o.kind == ImpactKind.inspection_plan and "key" in o.flags
             ]
             if key_chars:
                 fai_reasons.append(
@@ -158,7 +160,9 @@ def _where_used_objects(
     return found
 
 
-def _plants_in_scope(request: ChangeRequest, snapshot: ThreadSnapshot, item: ChangeItem) -> set[str]:
+def _plants_in_scope(
+    request: ChangeRequest, snapshot: ThreadSnapshot, item: ChangeItem
+) -> set[str]:
     using = {
         line.plant
         for line in snapshot.mbom
@@ -214,8 +218,7 @@ def _plant_objects(
                         system=System.MES,
                         plant=plant,
                         key=f"{routing.id}/{op.op_no}",
-                        summary=f"{op.description} at {op.work_center} "
-                        f"({op.std_time_min:g} min)",
+                        summary=f"{op.description} at {op.work_center} ({op.std_time_min:g} min)",
                         path=[head, f"{plant} routing {routing.id} op {op.op_no} consumes {part}"],
                         disposition="review operation",
                     )
@@ -275,8 +278,11 @@ def _plant_objects(
                     key=f"{qual.operator}@{qual.routing_id}/{qual.op_no}",
                     summary=f"operator {qual.operator} qualified on {qual.routing_id} "
                     f"op {qual.op_no}",
-                    path=[head, f"{plant} {touched_ops[(qual.routing_id, qual.op_no)]}",
-                          f"operator {qual.operator} is qualified on it"],
+                    path=[
+                        head,
+                        f"{plant} {touched_ops[(qual.routing_id, qual.op_no)]}",
+                        f"operator {qual.operator} is qualified on it",
+                    ],
                     disposition="retrain and acknowledge",
                 )
             )

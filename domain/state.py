@@ -20,7 +20,7 @@ class StageEntry(BaseModel):
 
 
 class Hold(BaseModel):
-    """A task failed after its retries: the change waits for a person to retry, skip or roll back."""
+    """A task failed after its retries: the change waits for a person (retry, skip, roll back)."""
 
     task_id: str
     error: str

@@ -1,4 +1,4 @@
-"""Objects of the digital thread: what PLM, ERP, MES and QMS hold about a product and its process."""
+"""Objects of the digital thread: what PLM, ERP, MES and QMS hold about a product and process."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from infra.settings import Settings
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Client.connect keyword arguments: TEMPORAL_* env and profile (TLS, API key), then settings."""
+    """Client.connect keyword arguments: TEMPORAL_* env and profile (TLS, API key), settings."""
     config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
     config.setdefault("target_host", settings.temporal_address)
     if not config.get("target_host"):

@@ -27,7 +27,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.errors import ConnectorError
 from connectors.registry import Connectors
-from domain.approvals import APPROVER_ROLES, PLANT_ROLES, ApprovalDecision, Decision, Role, check_decision
+from domain.approvals import (
+    APPROVER_ROLES,
+    PLANT_ROLES,
+    ApprovalDecision,
+    Decision,
+    Role,
+    check_decision,
+)
 from domain.change_request import ChangeRequest
 from domain.errors import describe_validation_error
 from domain.impact import ImpactReport
@@ -77,8 +84,9 @@ class ChangeSummary(BaseModel):
     started_at: datetime | None
 
 
-def create_app(settings: Settings | None = None, *, client: Client | None = None,
-               engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, client: Client | None = None, engine: Engine | None = None
+) -> FastAPI:
     """The API. Tests pass their own client and engine; otherwise both come from settings."""
 
     @asynccontextmanager
@@ -91,8 +99,12 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         yield
         await app.state.connectors.aclose()
 
-    app = FastAPI(title="changeflow", version="0.1.0", lifespan=lifespan,
-                  description="Orchestrates manufacturing change as durable workflows.")
+    app = FastAPI(
+        title="changeflow",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Orchestrates manufacturing change as durable workflows.",
+    )
 
     def temporal(request: Request) -> Client:
         return request.app.state.client
@@ -147,24 +159,32 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
                 ChangeInput(change_id=change_id, request=change, submitted_by=user.name),
                 id=change_id,
                 task_queue=request.app.state.settings.task_queue,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(CHANGE_TYPE, change.type.value),
-                    SearchAttributePair(CHANGE_STAGE, ChangeStage.submitted.value),
-                    SearchAttributePair(REQUESTER, change.requested_by),
-                ]),
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(CHANGE_TYPE, change.type.value),
+                        SearchAttributePair(CHANGE_STAGE, ChangeStage.submitted.value),
+                        SearchAttributePair(REQUESTER, change.requested_by),
+                    ]
+                ),
                 static_summary=f"{change.title} ({change.type.value})",
             )
         except WorkflowAlreadyStartedError as exc:
             raise HTTPException(409, f"change {change_id} already exists") from exc
         log.info("change submitted", change_id=change_id, by=user.name)
-        return {"change_id": change_id, "stage": ChangeStage.submitted.value,
-                "links": {"self": f"/api/changes/{change_id}",
-                          "ui": f"{request.app.state.settings.ui_url}/namespaces/"
-                                f"{client.namespace}/workflows/{change_id}"}}
+        return {
+            "change_id": change_id,
+            "stage": ChangeStage.submitted.value,
+            "links": {
+                "self": f"/api/changes/{change_id}",
+                "ui": f"{request.app.state.settings.ui_url}/namespaces/"
+                f"{client.namespace}/workflows/{change_id}",
+            },
+        }
 
     @app.get("/api/changes", response_model=list[ChangeSummary])
-    async def list_changes(request: Request, stage: str | None = None,
-                           limit: int = Query(50, ge=1, le=1000)) -> list[ChangeSummary]:
+    async def list_changes(
+        request: Request, stage: str | None = None, limit: int = Query(50, ge=1, le=1000)
+    ) -> list[ChangeSummary]:
         query = "WorkflowType = 'ChangeWorkflow'"
         if stage:
             if stage not in ChangeStage.__members__:
@@ -173,13 +193,20 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         found = []
         async for wf in temporal(request).list_workflows(query, limit=limit):
             sa = wf.typed_search_attributes
-            found.append(ChangeSummary(
-                change_id=wf.id,
-                status=WorkflowExecutionStatus(wf.status).name.lower() if wf.status else "unknown",
-                stage=sa.get(CHANGE_STAGE), type=sa.get(CHANGE_TYPE),
-                risk_level=sa.get(RISK_LEVEL), plants=list(sa.get(PLANTS) or []),
-                requester=sa.get(REQUESTER), started_at=wf.start_time,
-            ))
+            found.append(
+                ChangeSummary(
+                    change_id=wf.id,
+                    status=WorkflowExecutionStatus(wf.status).name.lower()
+                    if wf.status
+                    else "unknown",
+                    stage=sa.get(CHANGE_STAGE),
+                    type=sa.get(CHANGE_TYPE),
+                    risk_level=sa.get(RISK_LEVEL),
+                    plants=list(sa.get(PLANTS) or []),
+                    requester=sa.get(REQUESTER),
+                    started_at=wf.start_time,
+                )
+            )
         return found
 
     @app.get("/api/changes/{change_id}", response_model=ChangeState)
@@ -187,56 +214,75 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         return await change_state(temporal(request), change_id)
 
     @app.get("/api/changes/{change_id}/impact")
-    async def get_impact(change_id: str, request: Request, offset: int = Query(0, ge=0),
-                         limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
+    async def get_impact(
+        change_id: str,
+        request: Request,
+        offset: int = Query(0, ge=0),
+        limit: int = Query(500, ge=1, le=5000),
+    ) -> dict[str, Any]:
         state = await change_state(temporal(request), change_id)
         if state.impact is None:
-            raise HTTPException(409, f"change {change_id} has not been assessed yet "
-                                     f"(stage {state.stage.value})")
+            raise HTTPException(
+                409, f"change {change_id} has not been assessed yet (stage {state.stage.value})"
+            )
         report = load_artifact(request.app.state.engine, state.impact.report_id, ImpactReport)
         if report is None:
             raise HTTPException(404, f"impact report {state.impact.report_id} is not in the store")
         data = report.model_dump(mode="json", exclude={"objects"})
-        data.update(report_id=state.impact.report_id, counts=report.counts(),
-                    total_objects=len(report.objects), offset=offset, limit=limit,
-                    objects=[o.model_dump(mode="json")
-                             for o in report.objects[offset:offset + limit]])
+        data.update(
+            report_id=state.impact.report_id,
+            counts=report.counts(),
+            total_objects=len(report.objects),
+            offset=offset,
+            limit=limit,
+            objects=[o.model_dump(mode="json") for o in report.objects[offset : offset + limit]],
+        )
         return data
 
     @app.post("/api/changes/{change_id}/approvals", status_code=202)
-    async def decide(change_id: str, body: ApprovalBody, request: Request,
-                     user: User = Depends(current_user)) -> dict[str, str]:
+    async def decide(
+        change_id: str, body: ApprovalBody, request: Request, user: User = Depends(current_user)
+    ) -> dict[str, str]:
         if body.role not in APPROVER_ROLES:
             raise HTTPException(422, [f"role: {body.role.value} does not approve changes"])
         if user.role != body.role:
-            raise HTTPException(403, f"{user.name} has role {user.role.value}, "
-                                     f"not {body.role.value}")
+            raise HTTPException(
+                403, f"{user.name} has role {user.role.value}, not {body.role.value}"
+            )
         plant = body.plant if body.role in PLANT_ROLES else None
         if body.role in PLANT_ROLES:
             plant = plant or user.plant
             if plant != user.plant:
-                raise HTTPException(403, f"{user.name} decides for plant {user.plant}, "
-                                         f"not {plant}")
+                raise HTTPException(403, f"{user.name} decides for plant {user.plant}, not {plant}")
         state = await change_state(temporal(request), change_id)
         if state.stage != ChangeStage.awaiting_approval:
-            raise HTTPException(409, f"change {change_id} is {state.stage.value}, "
-                                     "not awaiting approval")
-        decision = ApprovalDecision(approval_id=uuid4().hex, decision=body.decision,
-                                    role=body.role, plant=plant, approver=user.name,
-                                    comment=body.comment, decided_at=datetime.now(UTC))
+            raise HTTPException(
+                409, f"change {change_id} is {state.stage.value}, not awaiting approval"
+            )
+        decision = ApprovalDecision(
+            approval_id=uuid4().hex,
+            decision=body.decision,
+            role=body.role,
+            plant=plant,
+            approver=user.name,
+            comment=body.comment,
+            decided_at=datetime.now(UTC),
+        )
         reason = check_decision(state.approvals, decision, state.requested_by)
         if reason is None and user.name == state.submitted_by:
             reason = f"{user.name} submitted this change and cannot decide on it"
         if reason is not None:
             raise HTTPException(409, reason)
-        await temporal(request).get_workflow_handle(change_id).signal(ChangeWorkflow.decide,
-                                                                      decision)
+        await (
+            temporal(request).get_workflow_handle(change_id).signal(ChangeWorkflow.decide, decision)
+        )
         log.info("decision sent", change_id=change_id, by=user.name, decision=body.decision.value)
         return {"approval_id": decision.approval_id, "status": "accepted"}
 
     @app.post("/api/changes/{change_id}/resolve", status_code=202)
-    async def resolve(change_id: str, body: ResolveBody, request: Request,
-                      user: User = Depends(current_user)) -> dict[str, str]:
+    async def resolve(
+        change_id: str, body: ResolveBody, request: Request, user: User = Depends(current_user)
+    ) -> dict[str, str]:
         if user.role not in (Role.admin, Role.engineering, Role.production):
             raise HTTPException(403, f"role {user.role.value} cannot resolve held tasks")
         state = await change_state(temporal(request), change_id)
@@ -244,22 +290,32 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             raise HTTPException(409, f"change {change_id} is {state.stage.value}, not on hold")
         if state.hold.task_id != body.task_id:
             raise HTTPException(409, f"task {state.hold.task_id} is on hold, not {body.task_id}")
-        await temporal(request).get_workflow_handle(change_id).signal(
-            ChangeWorkflow.resolve,
-            Resolution(task_id=body.task_id, action=body.action, by=user.name,
-                       comment=body.comment))
+        await (
+            temporal(request)
+            .get_workflow_handle(change_id)
+            .signal(
+                ChangeWorkflow.resolve,
+                Resolution(
+                    task_id=body.task_id, action=body.action, by=user.name, comment=body.comment
+                ),
+            )
+        )
         return {"status": "accepted"}
 
     @app.post("/api/changes/{change_id}/cancel", status_code=202)
-    async def cancel(change_id: str, body: CancelBody, request: Request,
-                     user: User = Depends(current_user)) -> dict[str, str]:
+    async def cancel(
+        change_id: str, body: CancelBody, request: Request, user: User = Depends(current_user)
+    ) -> dict[str, str]:
         state = await change_state(temporal(request), change_id)
         if user.role != Role.admin and user.name not in (state.requested_by, state.submitted_by):
             raise HTTPException(403, "only the requester, the submitter or an admin can cancel")
         if is_final(state.stage):
             raise HTTPException(409, f"change {change_id} is already {state.stage.value}")
-        await temporal(request).get_workflow_handle(change_id).signal(
-            ChangeWorkflow.cancel, CancelRequest(by=user.name, reason=body.reason))
+        await (
+            temporal(request)
+            .get_workflow_handle(change_id)
+            .signal(ChangeWorkflow.cancel, CancelRequest(by=user.name, reason=body.reason))
+        )
         return {"status": "accepted"}
 
     @app.get("/api/changes/{change_id}/audit")
@@ -268,8 +324,10 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
         events = read_events(engine, change_id)
         if not events:
             await change_state(temporal(request), change_id)  # 404 when unknown
-        return {"verification": verify_chain(engine, change_id).model_dump(mode="json"),
-                "events": [e.model_dump(mode="json") for e in events]}
+        return {
+            "verification": verify_chain(engine, change_id).model_dump(mode="json"),
+            "events": [e.model_dump(mode="json") for e in events],
+        }
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -281,8 +339,11 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     return app
 

@@ -29,8 +29,11 @@ class ApiClient:
         try:
             response = self._http.request(method, path, headers=self._headers(), **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(0, f"cannot reach the changeflow API at {self.base_url} "
-                              f"({exc.__class__.__name__}); is `changeflow up` running?") from exc
+            raise ApiError(
+                0,
+                f"cannot reach the changeflow API at {self.base_url} "
+                f"({exc.__class__.__name__}); is `changeflow up` running?",
+            ) from exc
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)

@@ -68,8 +68,9 @@ def read_change_file(path: Path) -> ChangeRequest:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise _fail(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
-                    f"{exc}") from exc
+        raise _fail(
+            f"{path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise _fail(f"{path} must hold one change (a mapping of fields)")
     try:
@@ -89,8 +90,10 @@ def up(reset_sim: bool = typer.Option(False, help="reseed the simulated plant sy
         stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
     except StackError as exc:
         raise _fail(str(exc)) from exc
-    console.print(f"[bold green]changeflow is up[/]  API {settings.api_url}  "
-                  f"Web UI {stack.ui_link()}  simulator {settings.simulator_url}")
+    console.print(
+        f"[bold green]changeflow is up[/]  API {settings.api_url}  "
+        f"Web UI {stack.ui_link()}  simulator {settings.simulator_url}"
+    )
     console.print("Ctrl-C stops everything.")
     try:
         wait_until_interrupted(stack)
@@ -100,8 +103,11 @@ def up(reset_sim: bool = typer.Option(False, help="reseed the simulated plant sy
 
 
 @app.command()
-def demo(exit_when_done: bool = typer.Option(False, "--exit",
-                                             help="stop the stack once the change completes")) -> None:
+def demo(
+    exit_when_done: bool = typer.Option(
+        False, "--exit", help="stop the stack once the change completes"
+    ),
+) -> None:
     """Run the sample change (bracket 100-200 rev B -> C) end to end on the embedded stack."""
     from starter.demo import run_demo
 
@@ -120,16 +126,19 @@ def submit(file: Path, token: str | None = TokenOption) -> None:
 
 
 @app.command("list")
-def list_changes(stage: str | None = typer.Option(None, help="only changes in this stage"),
-                 limit: int = 50) -> None:
+def list_changes(
+    stage: str | None = typer.Option(None, help="only changes in this stage"), limit: int = 50
+) -> None:
     """Every change, newest first."""
     rows = _call(lambda: _client().get("/api/changes", stage=stage, limit=limit))
     console.print(change_table(rows))
 
 
 @app.command()
-def status(change_id: str, watch: bool = typer.Option(False, "--watch", "-w",
-                                                      help="follow live until it settles")) -> None:
+def status(
+    change_id: str,
+    watch: bool = typer.Option(False, "--watch", "-w", help="follow live until it settles"),
+) -> None:
     """Stage, approvals and tasks of one change."""
     client = _client()
     state = ChangeState.model_validate(_call(client.get, f"/api/changes/{change_id}"))
@@ -143,49 +152,79 @@ def status(change_id: str, watch: bool = typer.Option(False, "--watch", "-w",
             live.update(state_view(state))
 
 
-def _decide(change_id: str, decision: str, role: Role | None, plant: str | None, comment: str,
-            token: str | None) -> None:
+def _decide(
+    change_id: str,
+    decision: str,
+    role: Role | None,
+    plant: str | None,
+    comment: str,
+    token: str | None,
+) -> None:
     client = _client(token)
     me = _call(client.get, "/api/me")
-    body = {"decision": decision, "role": (role.value if role else me["role"]),
-            "plant": plant or me.get("plant"), "comment": comment}
+    body = {
+        "decision": decision,
+        "role": (role.value if role else me["role"]),
+        "plant": plant or me.get("plant"),
+        "comment": comment,
+    }
     _call(client.post, f"/api/changes/{change_id}/approvals", body)
-    label = body["role"] + (f" ({body['plant']})" if body["plant"] and body["role"] == "production"
-                            else "")
+    label = body["role"] + (
+        f" ({body['plant']})" if body["plant"] and body["role"] == "production" else ""
+    )
     console.print(f"{decision} sent for {change_id} as {me['name']}, {label}")
 
 
 @app.command()
-def approve(change_id: str, role: Role | None = typer.Option(None, help="default: your role"),
-            plant: str | None = typer.Option(None, help="default: your plant"),
-            comment: str = "", token: str | None = TokenOption) -> None:
+def approve(
+    change_id: str,
+    role: Role | None = typer.Option(None, help="default: your role"),
+    plant: str | None = typer.Option(None, help="default: your plant"),
+    comment: str = "",
+    token: str | None = TokenOption,
+) -> None:
     """Approve a change in your role."""
     _decide(change_id, "approve", role, plant, comment, token)
 
 
 @app.command()
-def reject(change_id: str, comment: str = typer.Option(..., help="why (kept in the audit trail)"),
-           role: Role | None = typer.Option(None), plant: str | None = typer.Option(None),
-           token: str | None = TokenOption) -> None:
+def reject(
+    change_id: str,
+    comment: str = typer.Option(..., help="why (kept in the audit trail)"),
+    role: Role | None = typer.Option(None),
+    plant: str | None = typer.Option(None),
+    token: str | None = TokenOption,
+) -> None:
     """Reject a change in your role; it ends."""
     _decide(change_id, "reject", role, plant, comment, token)
 
 
 @app.command("request-changes")
-def request_changes(change_id: str, comment: str = typer.Option(...),
-                    role: Role | None = typer.Option(None), plant: str | None = typer.Option(None),
-                    token: str | None = TokenOption) -> None:
+def request_changes(
+    change_id: str,
+    comment: str = typer.Option(...),
+    role: Role | None = typer.Option(None),
+    plant: str | None = typer.Option(None),
+    token: str | None = TokenOption,
+) -> None:
     """Send a change back to assessment with a new revision."""
     _decide(change_id, "request_changes", role, plant, comment, token)
 
 
 @app.command()
-def resolve(change_id: str, task_id: str,
-            action: str = typer.Option(..., help="retry | skip | rollback"),
-            comment: str = "", token: str | None = TokenOption) -> None:
+def resolve(
+    change_id: str,
+    task_id: str,
+    action: str = typer.Option(..., help="retry | skip | rollback"),
+    comment: str = "",
+    token: str | None = TokenOption,
+) -> None:
     """Resolve the task a change is on hold for."""
-    _call(_client(token).post, f"/api/changes/{change_id}/resolve",
-          {"task_id": task_id, "action": action, "comment": comment})
+    _call(
+        _client(token).post,
+        f"/api/changes/{change_id}/resolve",
+        {"task_id": task_id, "action": action, "comment": comment},
+    )
     console.print(f"{action} sent for {task_id}")
 
 
@@ -199,7 +238,10 @@ def cancel(change_id: str, reason: str = "", token: str | None = TokenOption) ->
 @app.command()
 def impact(change_id: str) -> None:
     """The impact report of a change, as markdown."""
-    report = _call(_client().get, f"/api/changes/{change_id}/impact", )
+    report = _call(
+        _client().get,
+        f"/api/changes/{change_id}/impact",
+    )
     console.print(impact_markdown(report))
 
 
@@ -214,9 +256,12 @@ def audit(change_id: str, as_json: bool = typer.Option(False, "--json")) -> None
 
 
 @users_app.command("add")
-def users_add(name: str, role: Role = typer.Option(...), plant: str | None = None,
-              rotate: bool = typer.Option(False, help="issue a new token to an existing user")
-              ) -> None:
+def users_add(
+    name: str,
+    role: Role = typer.Option(...),
+    plant: str | None = None,
+    rotate: bool = typer.Option(False, help="issue a new token to an existing user"),
+) -> None:
     """Create a user and print their API token (shown once; only its hash is stored)."""
     from store.db import get_engine
     from store.users import UserError, add_user

@@ -47,8 +47,14 @@ def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float =
         console.print(f"[bold red]could not start the stack:[/] {exc}")
         return 1
     try:
-        change_id = _run_change(console, settings.api_url, settings.simulator_url,
-                                get_engine(settings.db_url), stack, timeout)
+        change_id = _run_change(
+            console,
+            settings.api_url,
+            settings.simulator_url,
+            get_engine(settings.db_url),
+            stack,
+            timeout,
+        )
     except (ApiError, TimeoutError, httpx.HTTPError) as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         stack.stop()
@@ -70,35 +76,59 @@ def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float =
     return 0
 
 
-def _run_change(console: Console, api_url: str, sim_url: str, engine, stack: Stack,
-                timeout: float) -> str:
-    tokens = {name: add_user(engine, name, role, plant, rotate=True)
-              for name, (role, plant) in DEMO_USERS.items()}
+def _run_change(
+    console: Console, api_url: str, sim_url: str, engine, stack: Stack, timeout: float
+) -> str:
+    tokens = {
+        name: add_user(engine, name, role, plant, rotate=True)
+        for name, (role, plant) in DEMO_USERS.items()
+    }
     request = read_change_file(EXAMPLE)
     analyst = ApiClient(api_url, tokens["maria.engineer"])
     created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
     change_id = created["change_id"]
     console.print(f"\nsubmitted [bold]{change_id}[/]: {request.title}")
 
-    state = _follow(console, analyst, change_id, lambda s: s.stage.value == "awaiting_approval"
-                    or is_final(s.stage), timeout)
+    state = _follow(
+        console,
+        analyst,
+        change_id,
+        lambda s: s.stage.value == "awaiting_approval" or is_final(s.stage),
+        timeout,
+    )
     if state.impact:
         i = state.impact
-        console.print(f"impact: risk [bold]{i.risk_level.value}[/] ({i.risk_score:g}), plants "
-                      f"{', '.join(i.plants)}, end items {', '.join(i.end_items)}")
+        console.print(
+            f"impact: risk [bold]{i.risk_level.value}[/] ({i.risk_score:g}), plants "
+            f"{', '.join(i.plants)}, end items {', '.join(i.end_items)}"
+        )
         console.print("        " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
     for required in state.approvals.required:
-        user = next(name for name, (role, plant) in DEMO_USERS.items()
-                    if role == required.role and (plant == required.plant or not required.plant)
-                    and name != state.requested_by)
+        user = next(
+            name
+            for name, (role, plant) in DEMO_USERS.items()
+            if role == required.role
+            and (plant == required.plant or not required.plant)
+            and name != state.requested_by
+        )
         ApiClient(api_url, tokens[user]).post(
             f"/api/changes/{change_id}/approvals",
-            {"decision": "approve", "role": required.role.value, "plant": required.plant,
-             "comment": "approved in the demo"})
+            {
+                "decision": "approve",
+                "role": required.role.value,
+                "plant": required.plant,
+                "comment": "approved in the demo",
+            },
+        )
         console.print(f"approved as {user} ({required.label()})")
 
-    state = _follow(console, analyst, change_id, lambda s: is_final(s.stage)
-                    or s.stage.value == "on_hold", timeout)
+    state = _follow(
+        console,
+        analyst,
+        change_id,
+        lambda s: is_final(s.stage) or s.stage.value == "on_hold",
+        timeout,
+    )
     colour = "green" if state.stage.value == "completed" else "red"
     console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
     _print_changes(console, sim_url, change_id)
@@ -110,13 +140,14 @@ def _run_change(console: Console, api_url: str, sim_url: str, engine, stack: Sta
 _printed: dict[str, int] = {}
 
 
-def _follow(console: Console, client: ApiClient, change_id: str, until, timeout: float
-            ) -> ChangeState:
+def _follow(
+    console: Console, client: ApiClient, change_id: str, until, timeout: float
+) -> ChangeState:
     """Print each new stage as it happens until `until(state)`."""
     deadline = time.monotonic() + timeout
     while True:
         state = ChangeState.model_validate(client.get(f"/api/changes/{change_id}"))
-        for entry in state.history[_printed.get(change_id, 0):]:
+        for entry in state.history[_printed.get(change_id, 0) :]:
             note = f"  [dim]{entry.note}[/]" if entry.note else ""
             console.print(f"  {entry.at:%H:%M:%S}  stage [bold]{entry.stage.value}[/]{note}")
         _printed[change_id] = len(state.history)
@@ -134,8 +165,12 @@ def _print_changes(console: Console, sim_url: str, change_id: str) -> None:
         table.add_column(column)
     for entry in ledger:
         response = entry["response"]
-        result = ", ".join(f"{k}={v}" for k, v in response.items()
-                           if k in ("current_revision", "revision", "lines_updated"))
-        table.add_row(entry["system"], entry["plant"] or "-", entry["action"], entry["target"],
-                      result)
+        result = ", ".join(
+            f"{k}={v}"
+            for k, v in response.items()
+            if k in ("current_revision", "revision", "lines_updated")
+        )
+        table.add_row(
+            entry["system"], entry["plant"] or "-", entry["action"], entry["target"], result
+        )
     console.print(table)

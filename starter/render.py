@@ -12,10 +12,21 @@ from rich.table import Table
 from domain.approvals import outstanding
 from domain.state import ChangeState
 
-STAGE_STYLE = {"completed": "green", "rejected": "red", "rolled_back": "red",
-               "cancelled": "yellow", "on_hold": "bold red", "awaiting_approval": "yellow"}
-TASK_STYLE = {"done": "green", "failed": "red", "running": "cyan", "compensated": "yellow",
-              "skipped": "yellow"}
+STAGE_STYLE = {
+    "completed": "green",
+    "rejected": "red",
+    "rolled_back": "red",
+    "cancelled": "yellow",
+    "on_hold": "bold red",
+    "awaiting_approval": "yellow",
+}
+TASK_STYLE = {
+    "done": "green",
+    "failed": "red",
+    "running": "cyan",
+    "compensated": "yellow",
+    "skipped": "yellow",
+}
 
 
 def _styled(value: str, styles: dict[str, str]) -> str:
@@ -28,21 +39,30 @@ def change_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("change", "stage", "type", "risk", "plants", "requester", "started"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["change_id"], _styled(row.get("stage") or "?", STAGE_STYLE),
-                      row.get("type") or "", row.get("risk_level") or "",
-                      ",".join(row.get("plants") or []), row.get("requester") or "",
-                      (row.get("started_at") or "")[:19])
+        table.add_row(
+            row["change_id"],
+            _styled(row.get("stage") or "?", STAGE_STYLE),
+            row.get("type") or "",
+            row.get("risk_level") or "",
+            ",".join(row.get("plants") or []),
+            row.get("requester") or "",
+            (row.get("started_at") or "")[:19],
+        )
     return table
 
 
 def state_view(state: ChangeState) -> Group:
-    head = [f"[bold]{state.change_id}[/]  {state.title}",
-            f"stage {_styled(state.stage.value, STAGE_STYLE)}   revision {state.revision}   "
-            f"requested by {state.requested_by}   priority {state.priority}"]
+    head = [
+        f"[bold]{state.change_id}[/]  {state.title}",
+        f"stage {_styled(state.stage.value, STAGE_STYLE)}   revision {state.revision}   "
+        f"requested by {state.requested_by}   priority {state.priority}",
+    ]
     if state.impact:
         i = state.impact
-        head.append(f"risk [bold]{i.risk_level.value}[/] ({i.risk_score:g})   plants "
-                    f"{', '.join(i.plants) or '-'}   FAI {'required' if i.fai_required else 'no'}")
+        head.append(
+            f"risk [bold]{i.risk_level.value}[/] ({i.risk_score:g})   plants "
+            f"{', '.join(i.plants) or '-'}   FAI {'required' if i.fai_required else 'no'}"
+        )
         head.append("impact: " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
     if state.hold:
         head.append(f"[bold red]on hold[/]: {state.hold.task_id}: {state.hold.error}")
@@ -55,9 +75,13 @@ def state_view(state: ChangeState) -> Group:
             table.add_column(column)
         for required in state.approvals.required:
             got = next((d for d in state.approvals.received if d.slot() == required.slot()), None)
-            table.add_row(required.role.value, required.plant or "",
-                          got.decision.value if got else "[yellow]waiting[/]",
-                          got.approver if got else "", got.comment if got else "")
+            table.add_row(
+                required.role.value,
+                required.plant or "",
+                got.decision.value if got else "[yellow]waiting[/]",
+                got.approver if got else "",
+                got.comment if got else "",
+            )
         parts.append(table)
         waiting = outstanding(state.approvals)
         if waiting and state.stage.value == "awaiting_approval":
@@ -68,8 +92,9 @@ def state_view(state: ChangeState) -> Group:
             table.add_column(column)
         for task in state.tasks:
             verified = "" if task.verified is None else ("yes" if task.verified else "[red]no[/]")
-            table.add_row(task.summary, _styled(task.status.value, TASK_STYLE), verified,
-                          task.error or "")
+            table.add_row(
+                task.summary, _styled(task.status.value, TASK_STYLE), verified, task.error or ""
+            )
         parts.append(table)
     return Group(*parts)
 
@@ -77,15 +102,24 @@ def state_view(state: ChangeState) -> Group:
 def impact_markdown(report: dict[str, Any]) -> Markdown:
     lines = [f"# Impact of {report['change_id']}", ""]
     for item in report["items"]:
-        lines.append(f"- part **{item['part']}** rev {item['from_revision']} -> "
-                     f"{item['to_revision']}" + (" (interchangeable)" if item.get("interchangeable")
-                                                 else " (not interchangeable)"))
+        lines.append(
+            f"- part **{item['part']}** rev {item['from_revision']} -> "
+            f"{item['to_revision']}"
+            + (" (interchangeable)" if item.get("interchangeable") else " (not interchangeable)")
+        )
     risk = report["risk"]
-    lines += ["", f"**Risk: {risk['level']}** (score {risk['score']:g})", "",
-              "| factor | weight | value | contribution | why |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"**Risk: {risk['level']}** (score {risk['score']:g})",
+        "",
+        "| factor | weight | value | contribution | why |",
+        "|---|---|---|---|---|",
+    ]
     for f in risk["factors"]:
-        lines.append(f"| {f['name']} | {f['weight']:g} | {f['value']:g} | {f['contribution']:g} "
-                     f"| {f['explanation']} |")
+        lines.append(
+            f"| {f['name']} | {f['weight']:g} | {f['value']:g} | {f['contribution']:g} "
+            f"| {f['explanation']} |"
+        )
     if report.get("fai_required"):
         lines += ["", "First-article inspection required: " + "; ".join(report["fai_reasons"])]
     lines += ["", f"Plants: {', '.join(report['plants']) or 'none'}", ""]
@@ -93,11 +127,17 @@ def impact_markdown(report: dict[str, Any]) -> Markdown:
     for obj in report["objects"]:
         by_scope.setdefault(obj.get("plant") or "central", []).append(obj)
     for scope, objects in by_scope.items():
-        lines += [f"## {scope}", "", "| kind | system | object | disposition | why |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## {scope}",
+            "",
+            "| kind | system | object | disposition | why |",
+            "|---|---|---|---|---|",
+        ]
         for o in objects:
-            lines.append(f"| {o['kind']} | {o['system']} | {o['key']}: {o['summary']} | "
-                         f"{o['disposition']} | {' -> '.join(o['path'])} |")
+            lines.append(
+                f"| {o['kind']} | {o['system']} | {o['key']}: {o['summary']} | "
+                f"{o['disposition']} | {' -> '.join(o['path'])} |"
+            )
         lines.append("")
     if report.get("total_objects", 0) > len(report["objects"]):
         lines.append(f"(showing {len(report['objects'])} of {report['total_objects']} objects)")
@@ -106,13 +146,17 @@ def impact_markdown(report: dict[str, Any]) -> Markdown:
 
 def audit_table(change_id: str, data: dict[str, Any]) -> Group:
     check = data["verification"]
-    verdict = ("[green]intact[/]" if check["intact"]
-               else "[bold red]BROKEN[/]: " + "; ".join(check["problems"]))
+    verdict = (
+        "[green]intact[/]"
+        if check["intact"]
+        else "[bold red]BROKEN[/]: " + "; ".join(check["problems"])
+    )
     table = Table(title=f"audit trail of {change_id}")
     for column in ("#", "at (UTC)", "actor", "action", "detail"):
         table.add_column(column)
     for event in data["events"]:
         detail = ", ".join(f"{k}={v}" for k, v in event["detail"].items() if v not in ("", None))
-        table.add_row(str(event["seq"]), event["at"][:19], event["actor"], event["action"],
-                      detail[:120])
+        table.add_row(
+            str(event["seq"]), event["at"][:19], event["actor"], event["action"], detail[:120]
+        )
     return Group(table, f"{check['events']} events, hash chain {verdict}")

@@ -70,47 +70,98 @@ class Stack:
         self.ui_port = ui.port or self.ui_port
         temporal = str(BIN / "temporal")
         py = sys.executable
-        sim_argv = [py, "-m", "connectors.sim", "--host", sim.hostname or "127.0.0.1",
-                    "--port", str(sim.port or 8100), "--db", str(home / "sim.db")]
+        sim_argv = [
+            py,
+            "-m",
+            "connectors.sim",
+            "--host",
+            sim.hostname or "127.0.0.1",
+            "--port",
+            str(sim.port or 8100),
+            "--db",
+            str(home / "sim.db"),
+        ]
         if self.reset_sim:
             sim_argv.append("--reset")
         self.services = [
             Service(
                 "temporal",
-                [temporal, "server", "start-dev", "--db-filename", str(home / "temporal.db"),
-                 "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
-                 *cli_flags(), "--ip", t_host or "127.0.0.1", "--port", t_port or "7233",
-                 "--ui-port", str(self.ui_port), "--log-level", "warn"],
-                lambda: _port_open(t_host or "127.0.0.1", int(t_port or 7233))
-                and _port_open("127.0.0.1", self.ui_port),
+                [
+                    temporal,
+                    "server",
+                    "start-dev",
+                    "--db-filename",
+                    str(home / "temporal.db"),
+                    "--sqlite-pragma",
+                    "journal_mode=WAL",
+                    "--sqlite-pragma",
+                    "synchronous=NORMAL",
+                    *cli_flags(),
+                    "--ip",
+                    t_host or "127.0.0.1",
+                    "--port",
+                    t_port or "7233",
+                    "--ui-port",
+                    str(self.ui_port),
+                    "--log-level",
+                    "warn",
+                ],
+                lambda: (
+                    _port_open(t_host or "127.0.0.1", int(t_port or 7233))
+                    and _port_open("127.0.0.1", self.ui_port)
+                ),
                 busy=(t_host or "127.0.0.1", int(t_port or 7233)),
             ),
-            Service("simulator", sim_argv, _http_ok(f"{self.settings.simulator_url}/healthz"),
-                    busy=(sim.hostname or "127.0.0.1", sim.port or 8100)),
+            Service(
+                "simulator",
+                sim_argv,
+                _http_ok(f"{self.settings.simulator_url}/healthz"),
+                busy=(sim.hostname or "127.0.0.1", sim.port or 8100),
+            ),
             Service("worker", [py, "-m", "worker", "--all-plants"], lambda: True),
-            Service("api", [py, "-m", "uvicorn", "--factory", "starter.api:app", "--host",
-                            api.hostname or "127.0.0.1", "--port", str(api.port or 8000),
-                            "--log-level", "warning"],
-                    _http_ok(f"{self.settings.api_url}/healthz"),
-                    busy=(api.hostname or "127.0.0.1", api.port or 8000)),
+            Service(
+                "api",
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "starter.api:app",
+                    "--host",
+                    api.hostname or "127.0.0.1",
+                    "--port",
+                    str(api.port or 8000),
+                    "--log-level",
+                    "warning",
+                ],
+                _http_ok(f"{self.settings.api_url}/healthz"),
+                busy=(api.hostname or "127.0.0.1", api.port or 8000),
+            ),
         ]
 
-    def start(self, progress: Callable[[str], None] = lambda _m: None,
-              timeout: float = 60.0) -> None:
-        env = {**os.environ, "CHANGEFLOW_HOME": str(self.settings.home),
-               "CHANGEFLOW_SIMULATOR_URL": self.settings.simulator_url,
-               "CHANGEFLOW_API_URL": self.settings.api_url,
-               "TEMPORAL_ADDRESS": self.settings.temporal_address,
-               "CHANGEFLOW_DATABASE_URL": self.settings.db_url}
+    def start(
+        self, progress: Callable[[str], None] = lambda _m: None, timeout: float = 60.0
+    ) -> None:
+        env = {
+            **os.environ,
+            "CHANGEFLOW_HOME": str(self.settings.home),
+            "CHANGEFLOW_SIMULATOR_URL": self.settings.simulator_url,
+            "CHANGEFLOW_API_URL": self.settings.api_url,
+            "TEMPORAL_ADDRESS": self.settings.temporal_address,
+            "CHANGEFLOW_DATABASE_URL": self.settings.db_url,
+        }
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):
-                    raise StackError(f"{service.name}: port {service.busy[1]} is already in use "
-                                     "(is another changeflow stack running?)")
+                    raise StackError(
+                        f"{service.name}: port {service.busy[1]} is already in use "
+                        "(is another changeflow stack running?)"
+                    )
                 service.log_path = self.settings.home / "logs" / f"{service.name}.log"
                 log = service.log_path.open("ab")
-                service.process = subprocess.Popen(service.argv, stdout=log, stderr=log, env=env,
-                                                   stdin=subprocess.DEVNULL)
+                service.process = subprocess.Popen(
+                    service.argv, stdout=log, stderr=log, env=env, stdin=subprocess.DEVNULL
+                )
                 progress(f"starting {service.name}")
                 self._wait(service, timeout)
                 progress(f"{service.name} is up")
@@ -123,13 +174,17 @@ class Stack:
         while time.monotonic() < deadline:
             assert service.process is not None
             if service.process.poll() is not None:
-                raise StackError(f"{service.name} exited with {service.process.returncode}; "
-                                 f"see {service.log_path}:\n{self._tail(service)}")
+                raise StackError(
+                    f"{service.name} exited with {service.process.returncode}; "
+                    f"see {service.log_path}:\n{self._tail(service)}"
+                )
             if service.healthy():
                 return
             time.sleep(0.2)
-        raise StackError(f"{service.name} did not become healthy in {timeout:.0f}s; see "
-                         f"{service.log_path}:\n{self._tail(service)}")
+        raise StackError(
+            f"{service.name} did not become healthy in {timeout:.0f}s; see "
+            f"{service.log_path}:\n{self._tail(service)}"
+        )
 
     @staticmethod
     def _tail(service: Service, lines: int = 15) -> str:
@@ -172,8 +227,9 @@ def wait_until_interrupted(stack: Stack) -> None:
         while not stopping["flag"]:
             dead = stack.alive()
             if dead:
-                raise StackError(f"{', '.join(dead)} stopped unexpectedly; see "
-                                 f"{stack.settings.home / 'logs'}")
+                raise StackError(
+                    f"{', '.join(dead)} stopped unexpectedly; see {stack.settings.home / 'logs'}"
+                )
             time.sleep(0.5)
     finally:
         stack.stop()

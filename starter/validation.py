@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from connectors.errors import NotFoundError
 from connectors.registry import Connectors
@@ -20,10 +21,8 @@ async def validate_against_systems(request: ChangeRequest, connectors: Connector
     parts: dict[str, Part] = {}
 
     async def fetch(number: str) -> None:
-        try:
+        with contextlib.suppress(NotFoundError):
             parts[number] = await plm.get_part(number)
-        except NotFoundError:
-            pass
 
     await asyncio.gather(*(fetch(item.part) for item in request.items))
     return validate_against_thread(request, parts, connectors.plants())

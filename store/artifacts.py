@@ -21,14 +21,20 @@ def artifact_id(change_id: str, kind: str, revision: int) -> str:
     return f"{kind}-{change_id}-r{revision}-{digest}"
 
 
-def save_artifact(engine: Engine, *, artifact: str, change_id: str, kind: str,
-                  content: BaseModel) -> str:
+def save_artifact(
+    engine: Engine, *, artifact: str, change_id: str, kind: str, content: BaseModel
+) -> str:
     """Insert or replace the artifact (idempotent for the same id)."""
     with Session(engine) as session:
         row = session.get(ArtifactRow, artifact)
         if row is None:
-            row = ArtifactRow(id=artifact, change_id=change_id, kind=kind,
-                              created_at=datetime.now(UTC), content="")
+            row = ArtifactRow(
+                id=artifact,
+                change_id=change_id,
+                kind=kind,
+                created_at=datetime.now(UTC),
+                content="",
+            )
         row.content = content.model_dump_json()
         session.add(row)
         session.commit()

@@ -35,8 +35,9 @@ class AuditVerification(BaseModel):
     problems: list[str]
 
 
-def _digest(prev_hash: str, change_id: str, seq: int, at: datetime, actor: str, action: str,
-            detail: str) -> str:
+def _digest(
+    prev_hash: str, change_id: str, seq: int, at: datetime, actor: str, action: str, detail: str
+) -> str:
     material = "|".join([prev_hash, change_id, str(seq), at.isoformat(), actor, action, detail])
     return hashlib.sha256(material.encode()).hexdigest()
 
@@ -45,8 +46,16 @@ def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def append_event(engine: Engine, *, change_id: str, event_key: str, actor: str, action: str,
-                 detail: dict[str, Any], at: datetime | None = None) -> AuditEvent:
+def append_event(
+    engine: Engine,
+    *,
+    change_id: str,
+    event_key: str,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    at: datetime | None = None,
+) -> AuditEvent:
     """Append one event; the same event_key appends nothing the second time."""
     at = _as_utc(at or datetime.now(UTC))
     body = json.dumps(detail, sort_keys=True, default=str)
@@ -56,14 +65,23 @@ def append_event(engine: Engine, *, change_id: str, event_key: str, actor: str, 
             if existing is not None:
                 return _to_event(existing)
             last = session.exec(
-                select(AuditRow).where(AuditRow.change_id == change_id)
+                select(AuditRow)
+                .where(AuditRow.change_id == change_id)
                 .order_by(AuditRow.seq.desc())  # type: ignore[union-attr]
             ).first()
             seq = (last.seq + 1) if last else 1
             prev = last.hash if last else GENESIS
-            row = AuditRow(change_id=change_id, seq=seq, event_key=event_key, at=at, actor=actor,
-                           action=action, detail=body, prev_hash=prev,
-                           hash=_digest(prev, change_id, seq, at, actor, action, body))
+            row = AuditRow(
+                change_id=change_id,
+                seq=seq,
+                event_key=event_key,
+                at=at,
+                actor=actor,
+                action=action,
+                detail=body,
+                prev_hash=prev,
+                hash=_digest(prev, change_id, seq, at, actor, action, body),
+            )
             session.add(row)
             try:
                 session.commit()
@@ -96,16 +114,31 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
             problems.append(f"event {expected_seq} is missing (found {row.seq})")
         if row.prev_hash != prev:
             problems.append(f"event {row.seq} does not follow the one before it")
-        digest = _digest(row.prev_hash, row.change_id, row.seq, _as_utc(row.at), row.actor,
-                         row.action, row.detail)
+        digest = _digest(
+            row.prev_hash,
+            row.change_id,
+            row.seq,
+            _as_utc(row.at),
+            row.actor,
+            row.action,
+            row.detail,
+        )
         if digest != row.hash:
             problems.append(f"event {row.seq} ({row.action}) was altered")
         prev = row.hash
-    return AuditVerification(change_id=change_id, events=len(rows), intact=not problems,
-                             problems=problems)
+    return AuditVerification(
+        change_id=change_id, events=len(rows), intact=not problems, problems=problems
+    )
 
 
 def _to_event(row: AuditRow) -> AuditEvent:
-    return AuditEvent(change_id=row.change_id, seq=row.seq, at=_as_utc(row.at), actor=row.actor,
-                      action=row.action, detail=json.loads(row.detail), prev_hash=row.prev_hash,
-                      hash=row.hash)
+    return AuditEvent(
+        change_id=row.change_id,
+        seq=row.seq,
+        at=_as_utc(row.at),
+        actor=row.actor,
+        action=row.action,
+        detail=json.loads(row.detail),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )

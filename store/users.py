@@ -28,9 +28,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(engine: Engine, name: str, role: Role, plant: str | None = None, *,
-             rotate: bool = False) -> str:
-    """Create the user (or, with rotate, issue a new token to an existing one); returns the token."""
+def add_user(
+    engine: Engine, name: str, role: Role, plant: str | None = None, *, rotate: bool = False
+) -> str:
+    """Create the user (with rotate: issue a new token to an existing one); returns the token."""
     if role in PLANT_ROLES and not plant:
         raise UserError(f"role {role.value} needs --plant")
     token = "cf_" + secrets.token_urlsafe(24)
@@ -39,8 +40,13 @@ def add_user(engine: Engine, name: str, role: Role, plant: str | None = None, *,
         if row is not None and not rotate:
             raise UserError(f"user {name} already exists (use --rotate to issue a new token)")
         if row is None:
-            row = UserRow(name=name, role=role.value, plant=plant, token_hash=_hash(token),
-                          created_at=datetime.now(UTC))
+            row = UserRow(
+                name=name,
+                role=role.value,
+                plant=plant,
+                token_hash=_hash(token),
+                created_at=datetime.now(UTC),
+            )
         else:
             row.role, row.plant, row.token_hash = role.value, plant, _hash(token)
         session.add(row)

@@ -80,9 +80,13 @@ def at_stage(*stages: ChangeStage) -> Callable[[ChangeState], bool]:
     return lambda state: state.stage in stages
 
 
-def decision_for(required: RequiredApproval, approver: str,
-                 decision: Decision = Decision.approve, approval_id: str | None = None,
-                 comment: str = "") -> ApprovalDecision:
+def decision_for(
+    required: RequiredApproval,
+    approver: str,
+    decision: Decision = Decision.approve,
+    approval_id: str | None = None,
+    comment: str = "",
+) -> ApprovalDecision:
     return ApprovalDecision(
         approval_id=approval_id or uuid4().hex,
         decision=decision,

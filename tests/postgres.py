@@ -37,14 +37,33 @@ def throwaway_postgres() -> Iterator[str]:
         shutil.chown(root, "postgres", "postgres")
         root.chmod(0o755)
     port = free_port()
-    subprocess.run([*prefix, _tool("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                    "--no-sync"], check=True, capture_output=True)
+    subprocess.run(
+        [*prefix, _tool("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*prefix, _tool("pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                    str(root / "log"), "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *prefix,
+            _tool("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*prefix, _tool("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, _tool("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)

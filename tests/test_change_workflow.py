@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -51,6 +51,8 @@ async def record_history(handle, name: str) -> None:
         history = await handle.fetch_history()
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
 SNAPSHOT = build_demo_thread()
 
 
@@ -78,8 +80,9 @@ class Fakes:
             task_id = inp.task.id
             if task_id in self.fail_always or task_id in self.fail_once:
                 self.fail_once.discard(task_id)
-                raise ApplicationError(f"{task_id} rejected", type="ConnectorRejected",
-                                       non_retryable=True)
+                raise ApplicationError(
+                    f"{task_id} rejected", type="ConnectorRejected", non_retryable=True
+                )
             self.applied.append(task_id)
             return TaskResult(task_id=task_id, before={"revision": "1", "part_revision": "B"})
 
@@ -113,8 +116,9 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     acts = fakes.activities()
     workers = [Worker(env.client, task_queue=queue, workflows=[ChangeWorkflow], activities=acts)]
-    workers += [Worker(env.client, task_queue=plant_queue(queue, p), activities=acts)
-                for p in PLANTS]
+    workers += [
+        Worker(env.client, task_queue=plant_queue(queue, p), activities=acts) for p in PLANTS
+    ]
     for w in workers:
         await w.__aenter__()
     yield env.client, queue, fakes
@@ -136,8 +140,10 @@ async def start(client: Client, queue: str, **overrides: object):
 async def approve_all(handle, approver_prefix: str = "approver") -> None:
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     for required in state.approvals.required:
-        await handle.signal(ChangeWorkflow.decide,
-                            decision_for(required, f"{approver_prefix}.{required.role.value}"))
+        await handle.signal(
+            ChangeWorkflow.decide,
+            decision_for(required, f"{approver_prefix}.{required.role.value}"),
+        )
 
 
 async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
@@ -145,8 +151,13 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     labels = [r.label() for r in state.approvals.required]
-    assert labels == ["engineering", "quality", "production (DET)", "production (MTY)",
-                      "supply_chain"]
+    assert labels == [
+        "engineering",
+        "quality",
+        "production (DET)",
+        "production (MTY)",
+        "supply_chain",
+    ]
     await approve_all(handle)
     result = await handle.result()
     assert result.stage == ChangeStage.completed
@@ -157,9 +168,15 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
         for dep in task.depends_on:
             assert order[dep] < order[task.id], f"{task.id} ran before {dep}"
     stages = [h.stage for h in final.history]
-    assert stages == [ChangeStage.submitted, ChangeStage.assessing, ChangeStage.awaiting_approval,
-                      ChangeStage.scheduled, ChangeStage.rolling_out, ChangeStage.verifying,
-                      ChangeStage.completed]
+    assert stages == [
+        ChangeStage.submitted,
+        ChangeStage.assessing,
+        ChangeStage.awaiting_approval,
+        ChangeStage.scheduled,
+        ChangeStage.rolling_out,
+        ChangeStage.verifying,
+        ChangeStage.completed,
+    ]
     actions = [a.action for a in fakes.audits]
     await record_history(handle, "completed")
     assert actions.count("approval.approve") == 5
@@ -171,8 +188,10 @@ async def test_rejection_ends_the_change_without_writes(harness) -> None:
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     quality = next(r for r in state.approvals.required if r.role.value == "quality")
-    await handle.signal(ChangeWorkflow.decide,
-                        decision_for(quality, "qa.lee", Decision.reject, comment="FAI plan missing"))
+    await handle.signal(
+        ChangeWorkflow.decide,
+        decision_for(quality, "qa.lee", Decision.reject, comment="FAI plan missing"),
+    )
     result = await handle.result()
     assert result.stage == ChangeStage.rejected
     assert "qa.lee" in result.outcome and "FAI plan missing" in result.outcome
@@ -203,8 +222,11 @@ async def test_requester_cannot_approve_and_unrequired_roles_do_not_count(harnes
     engineering = state.approvals.required[0]
     await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "maria.engineer"))
     from domain.approvals import RequiredApproval, Role
-    await handle.signal(ChangeWorkflow.decide,
-                        decision_for(RequiredApproval(role=Role.production, plant="BRN"), "brn.boss"))
+
+    await handle.signal(
+        ChangeWorkflow.decide,
+        decision_for(RequiredApproval(role=Role.production, plant="BRN"), "brn.boss"),
+    )
     state = await wait_for(handle, lambda s: len(s.approvals.ignored) == 2)
     assert state.approvals.received == []
     assert "requested this change" in state.approvals.ignored[0]
@@ -220,8 +242,10 @@ async def test_failed_task_holds_then_retry_completes(harness) -> None:
     await approve_all(handle)
     state = await wait_for(handle, at_stage(ChangeStage.on_hold))
     assert state.hold is not None and state.hold.task_id == "MTY.ERP.mbom.100-200"
-    await handle.signal(ChangeWorkflow.resolve, Resolution(task_id=state.hold.task_id,
-                                                           action=ResolveAction.retry, by="ops"))
+    await handle.signal(
+        ChangeWorkflow.resolve,
+        Resolution(task_id=state.hold.task_id, action=ResolveAction.retry, by="ops"),
+    )
     result = await handle.result()
     assert result.stage == ChangeStage.completed
     assert fakes.applied.count("MTY.ERP.mbom.100-200") == 1
@@ -234,9 +258,15 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
     handle = await start(client, queue)
     await approve_all(handle)
     state = await wait_for(handle, at_stage(ChangeStage.on_hold))
-    await handle.signal(ChangeWorkflow.resolve, Resolution(task_id=state.hold.task_id,
-                                                           action=ResolveAction.rollback, by="ops",
-                                                           comment="supplier tooling not ready"))
+    await handle.signal(
+        ChangeWorkflow.resolve,
+        Resolution(
+            task_id=state.hold.task_id,
+            action=ResolveAction.rollback,
+            by="ops",
+            comment="supplier tooling not ready",
+        ),
+    )
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
     await record_history(handle, "hold_then_rollback")
@@ -244,8 +274,11 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
     assert sorted(fakes.compensated) == sorted(fakes.applied)
     assert fakes.compensated[-1] == "PLM.release.100-200"
     final = await handle.query(ChangeWorkflow.state)
-    assert {t.status for t in final.tasks} <= {TaskStatus.compensated, TaskStatus.failed,
-                                               TaskStatus.pending}
+    assert {t.status for t in final.tasks} <= {
+        TaskStatus.compensated,
+        TaskStatus.failed,
+        TaskStatus.pending,
+    }
 
 
 async def test_verification_mismatch_rolls_back(harness) -> None:
@@ -265,10 +298,12 @@ async def test_request_changes_reassesses_and_voids_earlier_approvals(harness) -
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     engineering, quality = state.approvals.required[0], state.approvals.required[1]
     await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "eng.kim"))
-    await handle.signal(ChangeWorkflow.decide,
-                        decision_for(quality, "qa.lee", Decision.request_changes))
-    state = await wait_for(handle, lambda s: s.revision == 2
-                           and s.stage == ChangeStage.awaiting_approval)
+    await handle.signal(
+        ChangeWorkflow.decide, decision_for(quality, "qa.lee", Decision.request_changes)
+    )
+    state = await wait_for(
+        handle, lambda s: s.revision == 2 and s.stage == ChangeStage.awaiting_approval
+    )
     assert state.approvals.received == []
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed

@@ -15,8 +15,9 @@ runner = CliRunner()
 
 def test_invalid_change_file_names_field_and_exits_nonzero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("to_revision: C", "to_revision: A")
-                   .replace("title:", "titel:"))
+    bad.write_text(
+        EXAMPLE.read_text().replace("to_revision: C", "to_revision: A").replace("title:", "titel:")
+    )
     result = runner.invoke(app, ["submit", str(bad)])
     assert result.exit_code == 1
     out = result.output

@@ -54,10 +54,13 @@ async def test_errors_are_typed(connectors: Connectors, sim: ServerThread) -> No
     with pytest.raises(NotFoundError):
         await connectors.plm().get_part("NOPE-1")
     with pytest.raises(RejectedConnectorError, match="is at revision A"):
-        await connectors.plm().release_revision("100-300", "C", "B", idempotency_key="t-1",
-                                                change_id="T")
-    httpx.post(f"{sim.url}/sim/faults", json={"path_contains": "/erp/MTY/mbom",
-                                              "method": "GET", "status": 503})
+        await connectors.plm().release_revision(
+            "100-300", "C", "B", idempotency_key="t-1", change_id="T"
+        )
+    httpx.post(
+        f"{sim.url}/sim/faults",
+        json={"path_contains": "/erp/MTY/mbom", "method": "GET", "status": 503},
+    )
     with pytest.raises(TransientConnectorError, match="503"):
         await connectors.erp("MTY").list_mbom()
     assert await connectors.erp("MTY").list_mbom()  # the fault was used up
@@ -69,28 +72,37 @@ async def test_errors_are_typed(connectors: Connectors, sim: ServerThread) -> No
 
 async def test_writes_are_idempotent_by_key(connectors: Connectors, sim: ServerThread) -> None:
     erp = connectors.erp("BRN")
-    first = await erp.set_component_revision("100-210", "A", "B", idempotency_key="k-brn",
-                                             change_id="T-1")
-    again = await erp.set_component_revision("100-210", "A", "B", idempotency_key="k-brn",
-                                             change_id="T-1")
+    first = await erp.set_component_revision(
+        "100-210", "A", "B", idempotency_key="k-brn", change_id="T-1"
+    )
+    again = await erp.set_component_revision(
+        "100-210", "A", "B", idempotency_key="k-brn", change_id="T-1"
+    )
     assert first["replayed"] is False and again["replayed"] is True
     assert {k: v for k, v in first.items() if k != "replayed"} == {
-        k: v for k, v in again.items() if k != "replayed"}
+        k: v for k, v in again.items() if k != "replayed"
+    }
     with pytest.raises(RejectedConnectorError, match="different request"):
-        await erp.set_component_revision("100-210", "A", "C", idempotency_key="k-brn",
-                                         change_id="T-1")
+        await erp.set_component_revision(
+            "100-210", "A", "C", idempotency_key="k-brn", change_id="T-1"
+        )
     ledger = httpx.get(f"{sim.url}/sim/ledger", params={"change_id": "T-1"}).json()
     assert len(ledger) == 1
     entry = ledger[0]
     assert (entry["idempotency_key"], entry["system"], entry["plant"], entry["action"]) == (
-        "k-brn", "ERP", "BRN", "set_component_revision")
+        "k-brn",
+        "ERP",
+        "BRN",
+        "set_component_revision",
+    )
     assert set((await erp.component_revisions("100-210")).values()) == {"B"}
 
 
 async def test_write_without_key_is_refused(sim: ServerThread) -> None:
-    response = httpx.post(f"{sim.url}/erp/DET/mbom/component-revision",
-                          json={"component": "100-200", "from_revision": "B",
-                                "to_revision": "C"})
+    response = httpx.post(
+        f"{sim.url}/erp/DET/mbom/component-revision",
+        json={"component": "100-200", "from_revision": "B", "to_revision": "C"},
+    )
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["detail"]
 
 

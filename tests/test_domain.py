@@ -54,8 +54,10 @@ def test_change_request_errors_name_field_and_reason() -> None:
     lines = describe_validation_error(caught.value)
     assert "title: Field required" in lines
     assert any(line.startswith("plants: 'det' is not a plant code") for line in lines)
-    assert any(line.startswith("items.0: to_revision 'A' must come after from_revision 'B'")
-               for line in lines)
+    assert any(
+        line.startswith("items.0: to_revision 'A' must come after from_revision 'B'")
+        for line in lines
+    )
 
 
 def test_effectivity_date_needs_a_date() -> None:
@@ -70,8 +72,12 @@ def test_duplicate_item_rejected() -> None:
 
 
 def test_where_used_is_multi_level_with_paths() -> None:
-    lines = [BomLine(parent="A", child="B"), BomLine(parent="B", child="C"),
-             BomLine(parent="X", child="C"), BomLine(parent="A", child="X")]
+    lines = [
+        BomLine(parent="A", child="B"),
+        BomLine(parent="B", child="C"),
+        BomLine(parent="X", child="C"),
+        BomLine(parent="A", child="X"),
+    ]
     found = {e.part: e for e in where_used("C", parent_index(lines))}
     assert set(found) == {"A", "B", "X"}
     assert found["B"].level == 1 and found["X"].level == 1
@@ -82,8 +88,13 @@ def test_where_used_is_multi_level_with_paths() -> None:
 
 def test_find_cycle() -> None:
     assert find_cycle([BomLine(parent="A", child="B"), BomLine(parent="B", child="C")]) is None
-    cycle = find_cycle([BomLine(parent="A", child="B"), BomLine(parent="B", child="C"),
-                        BomLine(parent="C", child="A")])
+    cycle = find_cycle(
+        [
+            BomLine(parent="A", child="B"),
+            BomLine(parent="B", child="C"),
+            BomLine(parent="C", child="A"),
+        ]
+    )
     assert cycle is not None and cycle[0] == cycle[-1] and set(cycle) == {"A", "B", "C"}
 
 
@@ -98,7 +109,8 @@ def test_bracket_impact_lists_each_plant_with_reasons() -> None:
         wis = report.of_kind(ImpactKind.work_instruction, plant)
         assert {o.key for o in wis} == {f"WI-{plant}-200-100-10", f"WI-{plant}-500-100-10"}
         assert [o.key for o in report.of_kind(ImpactKind.inspection_plan, plant)] == [
-            f"IP-{plant}-100-200"]
+            f"IP-{plant}-100-200"
+        ]
         assert report.of_kind(ImpactKind.inventory, plant)
         assert report.of_kind(ImpactKind.production_order, plant)
         assert report.of_kind(ImpactKind.operator, plant)
@@ -108,11 +120,15 @@ def test_bracket_impact_lists_each_plant_with_reasons() -> None:
 
 
 def test_non_interchangeable_rolls_every_parent() -> None:
-    request = bracket_request(items=[{"part": "100-200", "from_revision": "B",
-                                      "to_revision": "C", "interchangeable": False}])
+    request = bracket_request(
+        items=[
+            {"part": "100-200", "from_revision": "B", "to_revision": "C", "interchangeable": False}
+        ]
+    )
     report = assess_part_revision("ECO-2", request, SNAPSHOT)
-    rolled = [o for o in report.objects if o.kind in (ImpactKind.parent_assembly,
-                                                      ImpactKind.end_item)]
+    rolled = [
+        o for o in report.objects if o.kind in (ImpactKind.parent_assembly, ImpactKind.end_item)
+    ]
     assert rolled and all(o.disposition == "roll revision (non-interchangeable)" for o in rolled)
 
 
@@ -120,12 +136,17 @@ def test_non_interchangeable_rolls_every_parent() -> None:
     ("item", "plants", "message"),
     [
         ({"part": "999-999", "from_revision": "A", "to_revision": "B"}, None, "not known to PLM"),
-        ({"part": "100-200", "from_revision": "A", "to_revision": "B"}, None,
-         "already exists"),
-        ({"part": "100-200", "from_revision": "B", "to_revision": "C"}, ["ZZZ"],
-         "plant ZZZ does not exist"),
-        ({"part": "100-200", "from_revision": "B", "to_revision": "C"}, ["BRN"],
-         "plant BRN does not use part 100-200"),
+        ({"part": "100-200", "from_revision": "A", "to_revision": "B"}, None, "already exists"),
+        (
+            {"part": "100-200", "from_revision": "B", "to_revision": "C"},
+            ["ZZZ"],
+            "plant ZZZ does not exist",
+        ),
+        (
+            {"part": "100-200", "from_revision": "B", "to_revision": "C"},
+            ["BRN"],
+            "plant BRN does not use part 100-200",
+        ),
     ],
 )
 def test_assessment_refuses_bad_input(item: dict, plants: list[str] | None, message: str) -> None:
@@ -145,13 +166,22 @@ def test_risk_factors_are_explained_and_sum_to_score() -> None:
 def test_required_approvals_follow_policy() -> None:
     report = assess_part_revision("ECO-5", bracket_request(), SNAPSHOT)
     labels = [r.label() for r in required_approvals(bracket_request(), report)]
-    assert labels == ["engineering", "quality", "production (DET)", "production (MTY)",
-                      "supply_chain"]
+    assert labels == [
+        "engineering",
+        "quality",
+        "production (DET)",
+        "production (MTY)",
+        "supply_chain",
+    ]
 
 
 def test_decision_rules() -> None:
-    state = ApprovalsState(required=[RequiredApproval(role=Role.engineering),
-                                     RequiredApproval(role=Role.production, plant="DET")])
+    state = ApprovalsState(
+        required=[
+            RequiredApproval(role=Role.engineering),
+            RequiredApproval(role=Role.production, plant="DET"),
+        ]
+    )
     eng = decision_for(state.required[0], "eng.kim", approval_id="a1")
     assert check_decision(state, eng, requester="maria") is None
     assert "requested this change" in check_decision(state, eng, requester="eng.kim")
@@ -162,7 +192,8 @@ def test_decision_rules() -> None:
     wrong_plant = decision_for(RequiredApproval(role=Role.production, plant="MTY"), "x")
     assert "no production (MTY) approval is required" in check_decision(state, wrong_plant, "m")
     assert outcome(state) is None and [r.label() for r in outstanding(state)] == [
-        "production (DET)"]
+        "production (DET)"
+    ]
     state.received.append(decision_for(state.required[1], "det.prod"))
     assert outcome(state) == Decision.approve
     state.received[0] = decision_for(state.required[0], "eng.kim", Decision.reject)

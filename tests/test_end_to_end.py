@@ -73,8 +73,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     tasks = [asyncio.create_task(w.run()) for w in workers]
     await asyncio.to_thread(api.start)
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
-        yield Stack(api=client, sim=httpx.Client(base_url=sim.url, timeout=30), tokens=tokens,
-                    settings=settings)
+        yield Stack(
+            api=client,
+            sim=httpx.Client(base_url=sim.url, timeout=30),
+            tokens=tokens,
+            settings=settings,
+        )
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.to_thread(api.stop)
@@ -102,31 +106,45 @@ def example_body(**overrides: object) -> dict:
 
 
 async def test_example_change_runs_to_completed_and_every_write_applies_once(stack: Stack) -> None:
-    response = await stack.api.post("/api/changes", json=example_body(),
-                                     headers=stack.auth("maria.engineer"))
+    response = await stack.api.post(
+        "/api/changes", json=example_body(), headers=stack.auth("maria.engineer")
+    )
     assert response.status_code == 201, response.text
     change_id = response.json()["change_id"]
 
     state = await poll(stack, change_id, "awaiting_approval")
     required = {(r.role.value, r.plant) for r in state.approvals.required}
-    assert required == {("engineering", None), ("quality", None), ("production", "DET"),
-                        ("production", "MTY"), ("supply_chain", None)}
+    assert required == {
+        ("engineering", None),
+        ("quality", None),
+        ("production", "DET"),
+        ("production", "MTY"),
+        ("supply_chain", None),
+    }
     impact = (await stack.api.get(f"/api/changes/{change_id}/impact")).json()
     assert impact["plants"] == ["DET", "MTY"]
-    assert {"ED-1000", "ED-2000"} <= {o["key"] for o in impact["objects"]
-                                      if o["kind"] == "end_item"}
+    assert {"ED-1000", "ED-2000"} <= {
+        o["key"] for o in impact["objects"] if o["kind"] == "end_item"
+    }
 
     # A transient outage of DET's ERP: Temporal retries the write; it still applies once.
-    stack.sim.post("/sim/faults", json={"path_contains": "/erp/DET/mbom/component-revision",
-                                        "status": 503, "times": 2})
-    approvers = {("engineering", None): "eng.kim", ("quality", None): "qa.lee",
-                 ("production", "DET"): "det.prod", ("production", "MTY"): "mty.prod",
-                 ("supply_chain", None): "sc.ortiz"}
+    stack.sim.post(
+        "/sim/faults",
+        json={"path_contains": "/erp/DET/mbom/component-revision", "status": 503, "times": 2},
+    )
+    approvers = {
+        ("engineering", None): "eng.kim",
+        ("quality", None): "qa.lee",
+        ("production", "DET"): "det.prod",
+        ("production", "MTY"): "mty.prod",
+        ("supply_chain", None): "sc.ortiz",
+    }
     for (role, plant), user in approvers.items():
         response = await stack.api.post(
             f"/api/changes/{change_id}/approvals",
             json={"decision": "approve", "role": role, "plant": plant, "comment": "ok"},
-            headers=stack.auth(user))
+            headers=stack.auth(user),
+        )
         assert response.status_code == 202, response.text
 
     state = await poll(stack, change_id, "completed", "rolled_back", "on_hold", "rejected")
@@ -137,8 +155,9 @@ async def test_example_change_runs_to_completed_and_every_write_applies_once(sta
     assert len(ledger) == len(state.tasks)
     keys = Counter(entry["idempotency_key"] for entry in ledger)
     assert max(keys.values()) == 1
-    assert {e["idempotency_key"] for e in ledger} == {f"{change_id}:{t.id}:apply"
-                                                      for t in state.tasks}
+    assert {e["idempotency_key"] for e in ledger} == {
+        f"{change_id}:{t.id}:apply" for t in state.tasks
+    }
     assert {e["plant"] for e in ledger} == {None, "DET", "MTY"}
 
     sim_state = stack.sim.get("/sim/state").json()
@@ -149,8 +168,12 @@ async def test_example_change_runs_to_completed_and_every_write_applies_once(sta
         assert lines and {x["component_revision"] for x in lines} == {"C"}
         plans = [x for x in sim_state[plant]["QMS"]["inspection_plan"] if x["part"] == "100-200"]
         assert plans and {x["part_revision"] for x in plans} == {"C"}
-        refs = [r for wi in sim_state[plant]["MES"]["work_instruction"] for r in wi["parts"]
-                if r["part"] == "100-200"]
+        refs = [
+            r
+            for wi in sim_state[plant]["MES"]["work_instruction"]
+            for r in wi["parts"]
+            if r["part"] == "100-200"
+        ]
         assert refs and {r["revision"] for r in refs} == {"C"}
     assert not [x for x in sim_state["BRN"]["ERP"]["mbom_line"] if x["component"] == "100-200"]
 
@@ -165,8 +188,9 @@ async def test_example_change_runs_to_completed_and_every_write_applies_once(sta
     rollout = RolloutActivities(deps)
     before = stack.sim.get("/sim/state").json()
     for task in state.tasks:
-        result = await ActivityEnvironment().run(rollout.apply_task,
-                                                 TaskInput(change_id=change_id, task=task))
+        result = await ActivityEnvironment().run(
+            rollout.apply_task, TaskInput(change_id=change_id, task=task)
+        )
         assert result.replayed is True
     await deps.connectors.aclose()
     assert stack.sim.get("/sim/state").json() == before
@@ -180,15 +204,18 @@ async def test_invalid_changes_get_422_and_start_nothing(stack: Stack) -> None:
     auth = stack.auth("maria.engineer")
     cases = {
         "title": example_body(title=None),
-        "not known to PLM": example_body(items=[{"part": "999-999", "from_revision": "A",
-                                                 "to_revision": "B"}]),
-        "must come after": example_body(items=[{"part": "100-200", "from_revision": "B",
-                                                "to_revision": "A"}]),
-        "is at revision A in PLM, not B": example_body(items=[{"part": "100-210",
-                                                               "from_revision": "B",
-                                                               "to_revision": "C"}]),
+        "not known to PLM": example_body(
+            items=[{"part": "999-999", "from_revision": "A", "to_revision": "B"}]
+        ),
+        "must come after": example_body(
+            items=[{"part": "100-200", "from_revision": "B", "to_revision": "A"}]
+        ),
+        "is at revision A in PLM, not B": example_body(
+            items=[{"part": "100-210", "from_revision": "B", "to_revision": "C"}]
+        ),
         "revision A of part 100-210 already exists": example_body(
-            items=[{"part": "100-210", "from_revision": "0", "to_revision": "A"}]),
+            items=[{"part": "100-210", "from_revision": "0", "to_revision": "A"}]
+        ),
         "plant XYZ does not exist": example_body(plants=["XYZ"]),
         "effectivity": example_body(effectivity={"type": "date"}),
     }
@@ -206,79 +233,108 @@ async def test_invalid_changes_get_422_and_start_nothing(stack: Stack) -> None:
 async def test_unknown_change_is_404_and_writes_need_a_token(stack: Stack) -> None:
     assert (await stack.api.get("/api/changes/NOPE-123")).status_code == 404
     assert (await stack.api.get("/api/changes/NOPE-123/impact")).status_code == 404
-    response = await stack.api.post("/api/changes/NOPE-123/approvals",
-                                    json={"decision": "approve", "role": "engineering"},
-                                    headers=stack.auth("eng.kim"))
+    response = await stack.api.post(
+        "/api/changes/NOPE-123/approvals",
+        json={"decision": "approve", "role": "engineering"},
+        headers=stack.auth("eng.kim"),
+    )
     assert response.status_code == 404
     assert (await stack.api.post("/api/changes", json=example_body())).status_code == 401
     bad = {"Authorization": "Bearer nope"}
-    assert (await stack.api.post("/api/changes", json=example_body(), headers=bad)).status_code == 401
+    assert (
+        await stack.api.post("/api/changes", json=example_body(), headers=bad)
+    ).status_code == 401
 
 
 async def test_approval_checks_role_plant_and_requester(stack: Stack) -> None:
-    response = await stack.api.post("/api/changes",
-                                    json=example_body(requested_by="eng.kim", items=[
-                                        {"part": "100-210", "from_revision": "A",
-                                         "to_revision": "B"}]),
-                                    headers=stack.auth("maria.engineer"))
+    response = await stack.api.post(
+        "/api/changes",
+        json=example_body(
+            requested_by="eng.kim",
+            items=[{"part": "100-210", "from_revision": "A", "to_revision": "B"}],
+        ),
+        headers=stack.auth("maria.engineer"),
+    )
     change_id = response.json()["change_id"]
     await poll(stack, change_id, "awaiting_approval")
     url = f"/api/changes/{change_id}/approvals"
-    wrong_role = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
-                                      headers=stack.auth("eng.kim"))
+    wrong_role = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("eng.kim")
+    )
     assert wrong_role.status_code == 403
-    wrong_plant = await stack.api.post(url, json={"decision": "approve", "role": "production",
-                                                  "plant": "MTY"},
-                                       headers=stack.auth("det.prod"))
+    wrong_plant = await stack.api.post(
+        url,
+        json={"decision": "approve", "role": "production", "plant": "MTY"},
+        headers=stack.auth("det.prod"),
+    )
     assert wrong_plant.status_code == 403
-    own = await stack.api.post(url, json={"decision": "approve", "role": "engineering"},
-                               headers=stack.auth("eng.kim"))
+    own = await stack.api.post(
+        url, json={"decision": "approve", "role": "engineering"}, headers=stack.auth("eng.kim")
+    )
     assert own.status_code == 409 and "requested this change" in own.json()["detail"]
-    ok = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
-                              headers=stack.auth("qa.lee"))
+    ok = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.lee")
+    )
     assert ok.status_code == 202
     await asyncio.sleep(0.5)
-    again = await stack.api.post(url, json={"decision": "approve", "role": "quality"},
-                                 headers=stack.auth("qa.lee"))
+    again = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.lee")
+    )
     assert again.status_code == 409 and "already given" in again.json()["detail"]
-    cancel = await stack.api.post(f"/api/changes/{change_id}/cancel", json={"reason": "test"},
-                                  headers=stack.auth("maria.engineer"))
+    cancel = await stack.api.post(
+        f"/api/changes/{change_id}/cancel",
+        json={"reason": "test"},
+        headers=stack.auth("maria.engineer"),
+    )
     assert cancel.status_code == 202
     state = await poll(stack, change_id, "cancelled")
     assert "maria.engineer" in state.outcome
-    late = await stack.api.post(url, json={"decision": "approve", "role": "engineering"},
-                                headers=stack.auth("qa.lee"))
+    late = await stack.api.post(
+        url, json={"decision": "approve", "role": "engineering"}, headers=stack.auth("qa.lee")
+    )
     assert late.status_code in (403, 409)
 
 
 async def test_task_on_hold_is_resolved_through_the_api(stack: Stack) -> None:
     body = example_body(items=[{"part": "100-210", "from_revision": "A", "to_revision": "B"}])
-    change_id = (await stack.api.post("/api/changes", json=body,
-                                      headers=stack.auth("maria.engineer"))).json()["change_id"]
+    change_id = (
+        await stack.api.post("/api/changes", json=body, headers=stack.auth("maria.engineer"))
+    ).json()["change_id"]
     state = await poll(stack, change_id, "awaiting_approval")
     # QMS in BRN rejects the first revision (a business rejection: no retry, the change holds)
-    stack.sim.post("/sim/faults", json={"path_contains": "/qms/BRN/inspection-plans",
-                                        "status": 409, "times": 1})
-    users = {"engineering": "eng.kim", "quality": "qa.lee", "production": "brn.prod",
-             "supply_chain": "sc.ortiz"}
+    stack.sim.post(
+        "/sim/faults",
+        json={"path_contains": "/qms/BRN/inspection-plans", "status": 409, "times": 1},
+    )
+    users = {
+        "engineering": "eng.kim",
+        "quality": "qa.lee",
+        "production": "brn.prod",
+        "supply_chain": "sc.ortiz",
+    }
     for required in state.approvals.required:
         response = await stack.api.post(
             f"/api/changes/{change_id}/approvals",
             json={"decision": "approve", "role": required.role.value, "plant": required.plant},
-            headers=stack.auth(users[required.role.value]))
+            headers=stack.auth(users[required.role.value]),
+        )
         assert response.status_code == 202, response.text
     state = await poll(stack, change_id, "on_hold")
     assert state.hold.task_id == "BRN.QMS.plan.IP-BRN-100-210"
     url = f"/api/changes/{change_id}/resolve"
-    wrong = await stack.api.post(url, json={"task_id": "nope", "action": "retry"},
-                                 headers=stack.auth("ops.admin"))
+    wrong = await stack.api.post(
+        url, json={"task_id": "nope", "action": "retry"}, headers=stack.auth("ops.admin")
+    )
     assert wrong.status_code == 409
-    forbidden = await stack.api.post(url, json={"task_id": state.hold.task_id, "action": "retry"},
-                                     headers=stack.auth("sc.ortiz"))
+    forbidden = await stack.api.post(
+        url, json={"task_id": state.hold.task_id, "action": "retry"}, headers=stack.auth("sc.ortiz")
+    )
     assert forbidden.status_code == 403
-    ok = await stack.api.post(url, json={"task_id": state.hold.task_id, "action": "retry",
-                                         "comment": "QMS lock released"},
-                              headers=stack.auth("ops.admin"))
+    ok = await stack.api.post(
+        url,
+        json={"task_id": state.hold.task_id, "action": "retry", "comment": "QMS lock released"},
+        headers=stack.auth("ops.admin"),
+    )
     assert ok.status_code == 202
     state = await poll(stack, change_id, "completed", "rolled_back")
     assert state.stage.value == "completed", state.outcome

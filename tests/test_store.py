@@ -23,8 +23,9 @@ from tests.postgres import throwaway_postgres
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("store") / "changeflow.db"
         yield get_engine(f"sqlite:///{path}")
@@ -49,16 +50,32 @@ def test_artifacts_roundtrip_and_are_idempotent(engine: Engine) -> None:
 
 def test_audit_chain_is_idempotent_and_tamper_evident(engine: Engine) -> None:
     for n in range(5):
-        append_event(engine, change_id="ECO-A", event_key=f"ECO-A:{n}", actor="changeflow",
-                     action=f"step.{n}", detail={"n": n})
-    append_event(engine, change_id="ECO-A", event_key="ECO-A:2", actor="changeflow",
-                 action="step.2", detail={"n": 2})  # a retried activity
+        append_event(
+            engine,
+            change_id="ECO-A",
+            event_key=f"ECO-A:{n}",
+            actor="changeflow",
+            action=f"step.{n}",
+            detail={"n": n},
+        )
+    append_event(
+        engine,
+        change_id="ECO-A",
+        event_key="ECO-A:2",
+        actor="changeflow",
+        action="step.2",
+        detail={"n": 2},
+    )  # a retried activity
     events = read_events(engine, "ECO-A")
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert verify_chain(engine, "ECO-A").intact
     with Session(engine) as session:
-        session.execute(text("UPDATE audit_event SET detail = '{\"n\": 99}' "
-                             "WHERE change_id = 'ECO-A' AND seq = 3"))
+        session.execute(
+            text(
+                "UPDATE audit_event SET detail = '{\"n\": 99}' "
+                "WHERE change_id = 'ECO-A' AND seq = 3"
+            )
+        )
         session.commit()
     check = verify_chain(engine, "ECO-A")
     assert not check.intact and any("event 3" in p and "altered" in p for p in check.problems)

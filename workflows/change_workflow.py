@@ -6,6 +6,7 @@ Workflow id = change id. It only decides and waits: every side effect is an acti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -42,8 +43,11 @@ with workflow.unsafe.imports_passed_through():
 INVALID_CHANGE = "InvalidChange"
 PLANT_SYSTEMS = {System.MES, System.QMS, System.LMS}
 
-STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(
-    seconds=30), maximum_attempts=10)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
 WRITE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -134,9 +138,12 @@ class ChangeWorkflow:
         await self._audit(
             "change.submitted",
             inp.submitted_by,
-            {"title": inp.request.title, "type": inp.request.type.value,
-             "requested_by": inp.request.requested_by,
-             "items": [i.model_dump(mode="json") for i in inp.request.items]},
+            {
+                "title": inp.request.title,
+                "type": inp.request.type.value,
+                "requested_by": inp.request.requested_by,
+                "items": [i.model_dump(mode="json") for i in inp.request.items],
+            },
         )
         final = await self._lifecycle()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -162,11 +169,13 @@ class ChangeWorkflow:
             if verdict is None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             if verdict == Decision.reject:
-                by = next(d for d in self._state.approvals.received
-                          if d.decision == Decision.reject)
+                by = next(
+                    d for d in self._state.approvals.received if d.decision == Decision.reject
+                )
                 return await self._finish(
-                    ChangeStage.rejected, f"rejected by {by.approver} ({by.role.value})"
-                    + (f": {by.comment}" if by.comment else "")
+                    ChangeStage.rejected,
+                    f"rejected by {by.approver} ({by.role.value})"
+                    + (f": {by.comment}" if by.comment else ""),
                 )
             if verdict == Decision.request_changes:
                 self._state.revision += 1
@@ -191,8 +200,11 @@ class ChangeWorkflow:
     async def _assess(self) -> AssessResult:
         return await workflow.execute_activity(
             "assess_impact",
-            AssessInput(change_id=self._state.change_id, request=self._state.request,
-                        revision=self._state.revision),
+            AssessInput(
+                change_id=self._state.change_id,
+                request=self._state.request,
+                revision=self._state.revision,
+            ),
             result_type=AssessResult,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=WRITE_RETRY,
@@ -206,8 +218,10 @@ class ChangeWorkflow:
         self._state.approvals.received = []
         self._state.tasks = assessed.tasks
         workflow.upsert_search_attributes(
-            [RISK_LEVEL.value_set(assessed.impact.risk_level.value),
-             PLANTS.value_set(assessed.impact.plants)]
+            [
+                RISK_LEVEL.value_set(assessed.impact.risk_level.value),
+                PLANTS.value_set(assessed.impact.plants),
+            ]
         )
 
     async def _await_approvals(self) -> Decision | None:
@@ -225,10 +239,8 @@ class ChangeWorkflow:
         if effectivity.type.value == "date" and effectivity.date is not None:
             wait = effectivity.date - workflow.now()
             if wait.total_seconds() > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: self._cancel is not None, timeout=wait)
-                except TimeoutError:
-                    pass
 
     # -- rollout ------------------------------------------------------------------------------
     async def _roll_out(self) -> bool:
@@ -257,15 +269,22 @@ class ChangeWorkflow:
             self._state.hold = None
             if resolution is None:  # cancelled while on hold
                 continue
-            await self._audit(f"task.{resolution.action.value}", resolution.by,
-                              {"task_id": task.id, "comment": resolution.comment})
+            await self._audit(
+                f"task.{resolution.action.value}",
+                resolution.by,
+                {"task_id": task.id, "comment": resolution.comment},
+            )
             if resolution.action == ResolveAction.rollback:
-                self._state.outcome = (f"rolled back by {resolution.by} after {task.id} failed"
-                                       + (f": {resolution.comment}" if resolution.comment else ""))
+                self._state.outcome = f"rolled back by {resolution.by} after {task.id} failed" + (
+                    f": {resolution.comment}" if resolution.comment else ""
+                )
                 await self._roll_back()
                 return False
-            task.status = (TaskStatus.pending if resolution.action == ResolveAction.retry
-                           else TaskStatus.skipped)
+            task.status = (
+                TaskStatus.pending
+                if resolution.action == ResolveAction.retry
+                else TaskStatus.skipped
+            )
             task.error = None
             await self._set_stage(ChangeStage.rolling_out, f"{task.id}: {resolution.action.value}")
 
@@ -291,14 +310,23 @@ class ChangeWorkflow:
         except ActivityError as err:
             task.status = TaskStatus.failed
             task.error = str(err.cause or err)
-            await self._audit("task.failed", "changeflow", {"task_id": task.id,
-                                                            "error": task.error})
+            await self._audit(
+                "task.failed", "changeflow", {"task_id": task.id, "error": task.error}
+            )
             return
         task.status = TaskStatus.done
         task.before = result.before
-        await self._audit("task.applied", "changeflow",
-                          {"task_id": task.id, "system": task.system.value, "plant": task.plant,
-                           "detail": result.detail, "replayed": result.replayed})
+        await self._audit(
+            "task.applied",
+            "changeflow",
+            {
+                "task_id": task.id,
+                "system": task.system.value,
+                "plant": task.plant,
+                "detail": result.detail,
+                "replayed": result.replayed,
+            },
+        )
 
     async def _roll_back(self) -> None:
         """Compensate done tasks in reverse dependency order."""
@@ -316,8 +344,11 @@ class ChangeWorkflow:
                 )
             except ActivityError as err:
                 problems.append(f"{task.id}: {err.cause or err}")
-                await self._audit("task.compensation_failed", "changeflow",
-                                  {"task_id": task.id, "error": str(err.cause or err)})
+                await self._audit(
+                    "task.compensation_failed",
+                    "changeflow",
+                    {"task_id": task.id, "error": str(err.cause or err)},
+                )
                 continue
             task.status = TaskStatus.compensated
             await self._audit("task.compensated", "changeflow", {"task_id": task.id})
@@ -345,9 +376,15 @@ class ChangeWorkflow:
             task.verified = result.ok
             if not result.ok:
                 failures.append(f"{task.id}: {result.detail}")
-        await self._audit("change.verified", "changeflow",
-                          {"checked": len(results), "failures": failures,
-                           "readback": {r.task_id: r.detail for r in results}})
+        await self._audit(
+            "change.verified",
+            "changeflow",
+            {
+                "checked": len(results),
+                "failures": failures,
+                "readback": {r.task_id: r.detail for r in results},
+            },
+        )
         return failures
 
     # -- stage bookkeeping --------------------------------------------------------------------
@@ -367,10 +404,13 @@ class ChangeWorkflow:
         self._audit_seq += 1
         await workflow.execute_activity(
             "record_audit",
-            AuditInput(change_id=self._state.change_id,
-                       event_key=f"{self._state.change_id}:{workflow.info().run_id}:"
-                                 f"{self._audit_seq}",
-                       actor=actor, action=action, detail=detail),
+            AuditInput(
+                change_id=self._state.change_id,
+                event_key=f"{self._state.change_id}:{workflow.info().run_id}:{self._audit_seq}",
+                actor=actor,
+                action=action,
+                detail=detail,
+            ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=STORE_RETRY,
             summary=f"Audit: {action}",
@@ -380,8 +420,10 @@ class ChangeWorkflow:
         s = self._state
         lines = [f"**{s.change_id}** {s.title}", f"Stage: **{s.stage.value}**"]
         if s.impact:
-            lines.append(f"Risk: {s.impact.risk_level.value} ({s.impact.risk_score:g}); "
-                         f"plants: {', '.join(s.plants) or '-'}")
+            lines.append(
+                f"Risk: {s.impact.risk_level.value} ({s.impact.risk_score:g}); "
+                f"plants: {', '.join(s.plants) or '-'}"
+            )
         if s.stage == ChangeStage.awaiting_approval:
             lines.append(self._approvals_note())
         if s.tasks:
@@ -393,8 +435,9 @@ class ChangeWorkflow:
         workflow.set_current_details("\n\n".join(lines))
 
     def _items_label(self) -> str:
-        return ", ".join(f"{i.part} {i.from_revision}->{i.to_revision}"
-                         for i in self._state.request.items)
+        return ", ".join(
+            f"{i.part} {i.from_revision}->{i.to_revision}" for i in self._state.request.items
+        )
 
     def _approvals_note(self) -> str:
         waiting = outstanding(self._state.approvals)

@@ -1,4 +1,4 @@
-"""The custom search attributes changeflow sets, in one registry used by worker, server and tests."""
+"""The custom search attributes changeflow sets: one registry for worker, server and tests."""
 
 from __future__ import annotations
 

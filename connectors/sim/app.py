@@ -1,4 +1,4 @@
-"""The simulator's HTTP API: PLM, ERP, MES and QMS of every plant, a write ledger and fault injection.
+"""The simulator's HTTP API: PLM, ERP, MES and QMS of every plant, a write ledger, fault injection.
 
 Every write needs an `Idempotency-Key` header (and an `X-Change-Id`): a repeated key returns the
 first answer and changes nothing. `GET /sim/ledger` lists every applied write; `GET /sim/state`
@@ -157,10 +157,14 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         }
         for plant in store.plants():
             result[plant] = {
-                "ERP": {k: store.all_docs("ERP", plant, k) for k in
-                        ("mbom_line", "production_order", "inventory", "purchase_order")},
-                "MES": {k: store.all_docs("MES", plant, k) for k in
-                        ("routing", "work_instruction", "qualification")},
+                "ERP": {
+                    k: store.all_docs("ERP", plant, k)
+                    for k in ("mbom_line", "production_order", "inventory", "purchase_order")
+                },
+                "MES": {
+                    k: store.all_docs("MES", plant, k)
+                    for k in ("routing", "work_instruction", "qualification")
+                },
                 "QMS": {"inspection_plan": store.all_docs("QMS", plant, "inspection_plan")},
             }
         return result
@@ -185,8 +189,9 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         limit: int = Query(1000, ge=1, le=10000),
         updated_since: datetime | None = None,
     ) -> dict[str, Any]:
-        items, cursor = store.page("PLM", "", "part", after=after, limit=limit,
-                                   updated_since=updated_since)
+        items, cursor = store.page(
+            "PLM", "", "part", after=after, limit=limit, updated_since=updated_since
+        )
         return {"items": items, "next_cursor": cursor}
 
     @app.get("/plm/parts/{number}")
@@ -202,8 +207,9 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         limit: int = Query(1000, ge=1, le=10000),
         updated_since: datetime | None = None,
     ) -> dict[str, Any]:
-        items, cursor = store.page("PLM", "", "ebom_line", after=after, limit=limit,
-                                   updated_since=updated_since)
+        items, cursor = store.page(
+            "PLM", "", "ebom_line", after=after, limit=limit, updated_since=updated_since
+        )
         return {"items": items, "next_cursor": cursor}
 
     @app.post("/plm/parts/{number}/revisions")
@@ -226,8 +232,9 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
             if any(r["revision"] == body.revision for r in part["revisions"]):
                 raise SimRejection(409, f"revision {body.revision} of {number} already exists")
             if not is_after(body.revision, body.from_revision):
-                raise SimRejection(422, f"revision {body.revision} does not follow "
-                                        f"{body.from_revision}")
+                raise SimRejection(
+                    422, f"revision {body.revision} does not follow {body.from_revision}"
+                )
             for rev in part["revisions"]:
                 if rev["revision"] == body.from_revision:
                     rev["status"] = "superseded"
@@ -236,11 +243,22 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
             )
             part["current_revision"] = body.revision
             store.put(session, "PLM", "", "part", number, part)
-            return {"part": number, "current_revision": body.revision,
-                    "previous_revision": body.from_revision}
+            return {
+                "part": number,
+                "current_revision": body.revision,
+                "previous_revision": body.from_revision,
+            }
 
-        return write(key=idempotency_key, change_id=x_change_id, system="PLM", plant=None,
-                     action="release_revision", target=number, body=body, apply=apply)
+        return write(
+            key=idempotency_key,
+            change_id=x_change_id,
+            system="PLM",
+            plant=None,
+            action="release_revision",
+            target=number,
+            body=body,
+            apply=apply,
+        )
 
     @app.post("/plm/parts/{number}/revisions/{revision}/withdraw")
     def withdraw_revision(
@@ -256,17 +274,29 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
                 raise SimRejection(404, f"part {number} does not exist")
             revs = {r["revision"]: r for r in part["revisions"]}
             if revision not in revs or body.restore_revision not in revs:
-                raise SimRejection(409, f"part {number} has no revision {revision} "
-                                        f"or {body.restore_revision}")
+                raise SimRejection(
+                    409, f"part {number} has no revision {revision} or {body.restore_revision}"
+                )
             revs[revision]["status"] = "withdrawn"
             revs[body.restore_revision]["status"] = "released"
             part["current_revision"] = body.restore_revision
             store.put(session, "PLM", "", "part", number, part)
-            return {"part": number, "current_revision": body.restore_revision,
-                    "withdrawn": revision}
+            return {
+                "part": number,
+                "current_revision": body.restore_revision,
+                "withdrawn": revision,
+            }
 
-        return write(key=idempotency_key, change_id=x_change_id, system="PLM", plant=None,
-                     action="withdraw_revision", target=number, body=body, apply=apply)
+        return write(
+            key=idempotency_key,
+            change_id=x_change_id,
+            system="PLM",
+            plant=None,
+            action="withdraw_revision",
+            target=number,
+            body=body,
+            apply=apply,
+        )
 
     # -- ERP / MES / QMS lists ---------------------------------------------------------------
     @app.get("/{system}/{plant}/{collection}")
@@ -282,8 +312,9 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         if kind is None:
             raise HTTPException(404, f"{system.upper()} has no collection '{collection}'")
         need_plant(plant)
-        items, cursor = store.page(system.upper(), plant, kind, after=after, limit=limit,
-                                   updated_since=updated_since)
+        items, cursor = store.page(
+            system.upper(), plant, kind, after=after, limit=limit, updated_since=updated_since
+        )
         return {"items": items, "next_cursor": cursor}
 
     # -- ERP writes --------------------------------------------------------------------------
@@ -298,38 +329,62 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
 
         def apply(session: Session) -> dict[str, Any]:
             lines = [
-                line for line in store.find(session, "ERP", plant, "mbom_line")
+                line
+                for line in store.find(session, "ERP", plant, "mbom_line")
                 if line["component"] == body.component
             ]
             at_from = [line for line in lines if line["component_revision"] == body.from_revision]
             if not at_from:
                 raise SimRejection(
                     409,
-                    f"no MBOM line in {plant} consumes {body.component} "
-                    f"rev {body.from_revision}",
+                    f"no MBOM line in {plant} consumes {body.component} rev {body.from_revision}",
                 )
             for line in at_from:
                 line["component_revision"] = body.to_revision
-                store.put(session, "ERP", plant, "mbom_line",
-                          f"{line['parent']}|{line['component']}", line)
-            return {"component": body.component, "revision": body.to_revision,
-                    "lines_updated": len(at_from),
-                    "parents": sorted(line["parent"] for line in at_from)}
+                store.put(
+                    session,
+                    "ERP",
+                    plant,
+                    "mbom_line",
+                    f"{line['parent']}|{line['component']}",
+                    line,
+                )
+            return {
+                "component": body.component,
+                "revision": body.to_revision,
+                "lines_updated": len(at_from),
+                "parents": sorted(line["parent"] for line in at_from),
+            }
 
-        return write(key=idempotency_key, change_id=x_change_id, system="ERP", plant=plant,
-                     action="set_component_revision", target=body.component, body=body,
-                     apply=apply)
+        return write(
+            key=idempotency_key,
+            change_id=x_change_id,
+            system="ERP",
+            plant=plant,
+            action="set_component_revision",
+            target=body.component,
+            body=body,
+            apply=apply,
+        )
 
     # -- MES / QMS document revisions -------------------------------------------------------
-    def revise_document(system: str, kind: str, plant: str, doc_id: str, body: DocumentRevision,
-                        key: str | None, change_id: str | None) -> dict[str, Any]:
+    def revise_document(
+        system: str,
+        kind: str,
+        plant: str,
+        doc_id: str,
+        body: DocumentRevision,
+        key: str | None,
+        change_id: str | None,
+    ) -> dict[str, Any]:
         need_plant(plant)
 
         def apply(session: Session) -> dict[str, Any]:
             doc = store.read(session, system, plant, kind, doc_id)
             if doc is None:
-                raise SimRejection(404, f"{kind.replace('_', ' ')} {doc_id} does not exist "
-                                        f"in {plant}")
+                raise SimRejection(
+                    404, f"{kind.replace('_', ' ')} {doc_id} does not exist in {plant}"
+                )
             previous = doc["revision"]
             if kind == "work_instruction":
                 refs = [r for r in doc["parts"] if r["part"] == body.part]
@@ -340,20 +395,43 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
                 doc["status"] = "released"
             else:
                 if doc["part"] != body.part:
-                    raise SimRejection(409, f"inspection plan {doc_id} inspects {doc['part']}, "
-                                            f"not {body.part}")
+                    raise SimRejection(
+                        409, f"inspection plan {doc_id} inspects {doc['part']}, not {body.part}"
+                    )
                 doc["part_revision"] = body.part_revision
             doc["revision"] = previous + 1
             store.put(session, system, plant, kind, doc_id, doc)
-            return {"id": doc_id, "revision": doc["revision"], "previous_revision": previous,
-                    "part": body.part, "part_revision": body.part_revision}
+            return {
+                "id": doc_id,
+                "revision": doc["revision"],
+                "previous_revision": previous,
+                "part": body.part,
+                "part_revision": body.part_revision,
+            }
 
-        action = "publish_work_instruction" if kind == "work_instruction" else "revise_inspection_plan"
-        return write(key=key, change_id=change_id, system=system, plant=plant, action=action,
-                     target=doc_id, body=body, apply=apply)
+        action = (
+            "publish_work_instruction" if kind == "work_instruction" else "revise_inspection_plan"
+        )
+        return write(
+            key=key,
+            change_id=change_id,
+            system=system,
+            plant=plant,
+            action=action,
+            target=doc_id,
+            body=body,
+            apply=apply,
+        )
 
-    def restore_document(system: str, kind: str, plant: str, doc_id: str, body: RestoreDocument,
-                         key: str | None, change_id: str | None) -> dict[str, Any]:
+    def restore_document(
+        system: str,
+        kind: str,
+        plant: str,
+        doc_id: str,
+        body: RestoreDocument,
+        key: str | None,
+        change_id: str | None,
+    ) -> dict[str, Any]:
         need_plant(plant)
 
         def apply(session: Session) -> dict[str, Any]:
@@ -370,8 +448,16 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
             store.put(session, system, plant, kind, doc_id, doc)
             return {"id": doc_id, "revision": body.revision, "part_revision": body.part_revision}
 
-        return write(key=key, change_id=change_id, system=system, plant=plant,
-                     action=f"restore_{kind}", target=doc_id, body=body, apply=apply)
+        return write(
+            key=key,
+            change_id=change_id,
+            system=system,
+            plant=plant,
+            action=f"restore_{kind}",
+            target=doc_id,
+            body=body,
+            apply=apply,
+        )
 
     @app.get("/mes/{plant}/work-instructions/{wi_id}")
     def get_wi(plant: str, wi_id: str) -> dict[str, Any]:
@@ -381,18 +467,28 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         return doc
 
     @app.post("/mes/{plant}/work-instructions/{wi_id}/revisions")
-    def publish_wi(plant: str, wi_id: str, body: DocumentRevision,
-                   idempotency_key: str | None = Header(None),
-                   x_change_id: str | None = Header(None)) -> dict[str, Any]:
-        return revise_document("MES", "work_instruction", plant, wi_id, body, idempotency_key,
-                               x_change_id)
+    def publish_wi(
+        plant: str,
+        wi_id: str,
+        body: DocumentRevision,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        return revise_document(
+            "MES", "work_instruction", plant, wi_id, body, idempotency_key, x_change_id
+        )
 
     @app.post("/mes/{plant}/work-instructions/{wi_id}/restore")
-    def restore_wi(plant: str, wi_id: str, body: RestoreDocument,
-                   idempotency_key: str | None = Header(None),
-                   x_change_id: str | None = Header(None)) -> dict[str, Any]:
-        return restore_document("MES", "work_instruction", plant, wi_id, body, idempotency_key,
-                                x_change_id)
+    def restore_wi(
+        plant: str,
+        wi_id: str,
+        body: RestoreDocument,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        return restore_document(
+            "MES", "work_instruction", plant, wi_id, body, idempotency_key, x_change_id
+        )
 
     @app.get("/qms/{plant}/inspection-plans/{plan_id}")
     def get_plan(plant: str, plan_id: str) -> dict[str, Any]:
@@ -402,17 +498,27 @@ def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
         return doc
 
     @app.post("/qms/{plant}/inspection-plans/{plan_id}/revisions")
-    def revise_plan(plant: str, plan_id: str, body: DocumentRevision,
-                    idempotency_key: str | None = Header(None),
-                    x_change_id: str | None = Header(None)) -> dict[str, Any]:
-        return revise_document("QMS", "inspection_plan", plant, plan_id, body, idempotency_key,
-                               x_change_id)
+    def revise_plan(
+        plant: str,
+        plan_id: str,
+        body: DocumentRevision,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        return revise_document(
+            "QMS", "inspection_plan", plant, plan_id, body, idempotency_key, x_change_id
+        )
 
     @app.post("/qms/{plant}/inspection-plans/{plan_id}/restore")
-    def restore_plan(plant: str, plan_id: str, body: RestoreDocument,
-                     idempotency_key: str | None = Header(None),
-                     x_change_id: str | None = Header(None)) -> dict[str, Any]:
-        return restore_document("QMS", "inspection_plan", plant, plan_id, body, idempotency_key,
-                                x_change_id)
+    def restore_plan(
+        plant: str,
+        plan_id: str,
+        body: RestoreDocument,
+        idempotency_key: str | None = Header(None),
+        x_change_id: str | None = Header(None),
+    ) -> dict[str, Any]:
+        return restore_document(
+            "QMS", "inspection_plan", plant, plan_id, body, idempotency_key, x_change_id
+        )
 
     return app

@@ -110,39 +110,149 @@ def build_demo_thread(seed: int = 7) -> ThreadSnapshot:
 
     # Components of housings, gearbox and motors
     groups = {
-        "200-100": ("110", ["Housing casting", "End cover", "Shaft seal", "Vent plug", "Gasket",
-                            "Cooling jacket", "Drain plug", "Nameplate", "Dowel pin", "O-ring"]),
-        "200-300": ("120", ["Compact housing casting", "Compact end cover", "Compact seal",
-                            "Compact gasket", "Compact nameplate", "Compact dowel"]),
-        "300-100": ("310", ["Input shaft", "Output shaft", "Gear set stage 1", "Gear set stage 2",
-                            "Bearing 6206", "Bearing 6308", "Bearing 32008", "Circlip 30",
-                            "Circlip 40", "Oil seal 45", "Spacer ring", "Gearbox cover",
-                            "Breather", "Oil level plug", "Thrust washer", "Shim pack",
-                            "Park lock pawl", "Park lock spring", "Differential case",
-                            "Differential pinion"]),
-        "400-100": ("410", ["Stator 150", "Rotor 150", "Magnet set 150", "Resolver", "Winding kit",
-                            "Terminal block", "Motor shaft 150", "Cooling sleeve 150",
-                            "Bearing 6209", "Encoder ring", "Busbar set", "Potting compound"]),
-        "400-200": ("420", ["Stator 220", "Rotor 220", "Magnet set 220", "Resolver 220",
-                            "Winding kit 220", "Terminal block 220", "Motor shaft 220",
-                            "Cooling sleeve 220", "Bearing 6210", "Busbar set 220"]),
-        "600-100": ("610", ["Power module", "DC-link capacitor", "Gate driver board",
-                            "Control board", "Current sensor", "Heat sink", "Coolant plate",
-                            "DC connector", "AC busbar", "EMI filter", "Inverter cover",
-                            "Inverter gasket"]),
-        "600-300": ("630", ["Power module 400 V", "DC-link capacitor 400 V", "Control board 400 V",
-                            "Heat sink 400 V", "Inverter cover 400 V", "Current sensor 400 V"]),
-        "700-100": ("710", ["HV cable", "Signal cable", "Connector housing", "Cable tie",
-                            "Grommet"]),
-        "400-300": ("430", ["Stator 90", "Rotor 90", "Magnet set 90", "Resolver 90",
-                            "Winding kit 90", "Motor shaft 90", "Bearing 6205", "Busbar set 90"]),
+        "200-100": (
+            "110",
+            [
+                "Housing casting",
+                "End cover",
+                "Shaft seal",
+                "Vent plug",
+                "Gasket",
+                "Cooling jacket",
+                "Drain plug",
+                "Nameplate",
+                "Dowel pin",
+                "O-ring",
+            ],
+        ),
+        "200-300": (
+            "120",
+            [
+                "Compact housing casting",
+                "Compact end cover",
+                "Compact seal",
+                "Compact gasket",
+                "Compact nameplate",
+                "Compact dowel",
+            ],
+        ),
+        "300-100": (
+            "310",
+            [
+                "Input shaft",
+                "Output shaft",
+                "Gear set stage 1",
+                "Gear set stage 2",
+                "Bearing 6206",
+                "Bearing 6308",
+                "Bearing 32008",
+                "Circlip 30",
+                "Circlip 40",
+                "Oil seal 45",
+                "Spacer ring",
+                "Gearbox cover",
+                "Breather",
+                "Oil level plug",
+                "Thrust washer",
+                "Shim pack",
+                "Park lock pawl",
+                "Park lock spring",
+                "Differential case",
+                "Differential pinion",
+            ],
+        ),
+        "400-100": (
+            "410",
+            [
+                "Stator 150",
+                "Rotor 150",
+                "Magnet set 150",
+                "Resolver",
+                "Winding kit",
+                "Terminal block",
+                "Motor shaft 150",
+                "Cooling sleeve 150",
+                "Bearing 6209",
+                "Encoder ring",
+                "Busbar set",
+                "Potting compound",
+            ],
+        ),
+        "400-200": (
+            "420",
+            [
+                "Stator 220",
+                "Rotor 220",
+                "Magnet set 220",
+                "Resolver 220",
+                "Winding kit 220",
+                "Terminal block 220",
+                "Motor shaft 220",
+                "Cooling sleeve 220",
+                "Bearing 6210",
+                "Busbar set 220",
+            ],
+        ),
+        "600-100": (
+            "610",
+            [
+                "Power module",
+                "DC-link capacitor",
+                "Gate driver board",
+                "Control board",
+                "Current sensor",
+                "Heat sink",
+                "Coolant plate",
+                "DC connector",
+                "AC busbar",
+                "EMI filter",
+                "Inverter cover",
+                "Inverter gasket",
+            ],
+        ),
+        "600-300": (
+            "630",
+            [
+                "Power module 400 V",
+                "DC-link capacitor 400 V",
+                "Control board 400 V",
+                "Heat sink 400 V",
+                "Inverter cover 400 V",
+                "Current sensor 400 V",
+            ],
+        ),
+        "700-100": (
+            "710",
+            ["HV cable", "Signal cable", "Connector housing", "Cable tie", "Grommet"],
+        ),
+        "400-300": (
+            "430",
+            [
+                "Stator 90",
+                "Rotor 90",
+                "Magnet set 90",
+                "Resolver 90",
+                "Winding kit 90",
+                "Motor shaft 90",
+                "Bearing 6205",
+                "Busbar set 90",
+            ],
+        ),
     }
     for parent, (prefix, names) in groups.items():
         for i, name in enumerate(names, start=1):
             number = f"{prefix}-{i:03d}"
             rev = rng.choice("ABC")
-            add(_part(number, name, "component", rev, round(rng.uniform(2, 140), 2),
-                      safety_critical=name.startswith("Park lock")))
+            add(
+                _part(
+                    number,
+                    name,
+                    "component",
+                    rev,
+                    round(rng.uniform(2, 140), 2),
+                    safety_critical=name.startswith("Park lock"),
+                )
+            )
             use(parent, number, rng.choice([1, 1, 1, 2]))
 
     # Shared fasteners: used across many assemblies
@@ -153,8 +263,18 @@ def build_demo_thread(seed: int = 7) -> ThreadSnapshot:
         number = f"900-{i:03d}"
         add(_part(number, f"{kind} {size}", "fastener", "A", round(rng.uniform(0.02, 0.9), 3)))
         fasteners.append(number)
-    assemblies = ["200-100", "200-300", "300-100", "400-100", "400-200", "400-300", "500-100",
-                  "600-100", "600-300", "700-100"]
+    assemblies = [
+        "200-100",
+        "200-300",
+        "300-100",
+        "400-100",
+        "400-200",
+        "400-300",
+        "500-100",
+        "600-100",
+        "600-300",
+        "700-100",
+    ]
     for assembly in assemblies:
         for number in rng.sample(fasteners, 8):
             use(assembly, number, rng.choice([2, 4, 6, 8, 12]))
@@ -224,10 +344,12 @@ def build_demo_thread(seed: int = 7) -> ThreadSnapshot:
                         revision=rng.randint(1, 5),
                         routing_id=routing_id,
                         op_no=op.op_no,
-                        parts=[PartRef(part=p, revision=parts[p].current_revision) for p in op.parts],
+                        parts=[
+                            PartRef(part=p, revision=parts[p].current_revision) for p in op.parts
+                        ],
                     )
                 )
-                for n in range(rng.randint(1, 3)):
+                for _ in range(rng.randint(1, 3)):
                     quals.append(
                         Qualification(
                             operator=f"{plant.lower()}-op{rng.randint(1, 40):02d}",
@@ -239,7 +361,8 @@ def build_demo_thread(seed: int = 7) -> ThreadSnapshot:
         inspected = [p for p in built if p in ("200-100", "200-300", "300-100")] + [
             line.component
             for line in plants_mbom
-            if line.plant == plant and line.component in ("100-200", "100-210", "310-003", "310-004")
+            if line.plant == plant
+            and line.component in ("100-200", "100-210", "310-003", "310-004")
         ]
         for part in dict.fromkeys(inspected):
             chars = [

@@ -131,10 +131,14 @@ class SimStore:
             ).all()
         return [json.loads(data) for data in rows]
 
-    def put(self, session: Session, system: str, plant: str, kind: str, key: str, doc: dict) -> None:
+    def put(
+        self, session: Session, system: str, plant: str, kind: str, key: str, doc: dict
+    ) -> None:
         row = session.get(SimObject, (system, plant, kind, key))
         if row is None:
-            row = SimObject(system=system, plant=plant, kind=kind, key=key, data="", updated_at=_now())
+            row = SimObject(
+                system=system, plant=plant, kind=kind, key=key, data="", updated_at=_now()
+            )
         row.data = json.dumps(doc, default=str)
         row.updated_at = _now()
         session.add(row)
