@@ -10,11 +10,13 @@ from activities.failures import connector_failure
 from connectors.errors import ConnectorError
 from connectors.thread_reader import read_thread
 from domain.approvals import required_approvals
-from domain.assessment import assess_part_revision
 from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
+from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
 from domain.rollout import plan_rollout
+from domain.thread_index import ThreadIndex
+from domain.thread_tables import from_snapshot
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
 
@@ -33,7 +35,7 @@ class AssessmentActivities:
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
         try:
-            report = assess_part_revision(inp.change_id, inp.request, snapshot)
+            report = assess(inp.change_id, inp.request, ThreadIndex(from_snapshot(snapshot)))
         except ChangeRejectedError as exc:
             raise ApplicationError(
                 str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True

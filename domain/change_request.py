@@ -5,8 +5,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from domain.revisions import is_after, is_valid_revision
 
@@ -90,6 +99,80 @@ class ChangeItem(BaseModel):
         return self
 
 
+class OperationChange(BaseModel):
+    """A process change to one operation of a plant's routing (takt/standard time, work center)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plant: str
+    routing: str
+    op_no: int = Field(ge=0)
+    std_time_min: float | None = Field(default=None, gt=0)
+    work_center: str | None = None
+    new_process: bool = Field(default=False, description="A new manufacturing process (FAI).")
+    description: str = ""
+
+
+class EquipmentChange(BaseModel):
+    """New or changed equipment in a plant (and the NC programs that run on it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plant: str
+    equipment: str
+    new_equipment: bool = False
+    description: str = ""
+
+
+class SystemRelease(BaseModel):
+    """A release of a plant system (MES, QMS, ...) to the plants of the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system: Literal["PLM", "ERP", "MES", "QMS", "LMS"]
+    version: str = Field(min_length=1, max_length=40)
+    description: str = ""
+
+
+def _item_kind(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return {
+            ChangeItem: "part",
+            OperationChange: "operation",
+            EquipmentChange: "equipment",
+            SystemRelease: "release",
+        }.get(type(value), "part")
+    if isinstance(value, dict):
+        if "routing" in value or "op_no" in value:
+            return "operation"
+        if "equipment" in value:
+            return "equipment"
+        if "system" in value or "version" in value:
+            return "release"
+    return "part"
+
+
+AnyItem = Annotated[
+    Annotated[ChangeItem, Tag("part")]
+    | Annotated[OperationChange, Tag("operation")]
+    | Annotated[EquipmentChange, Tag("equipment")]
+    | Annotated[SystemRelease, Tag("release")],
+    Discriminator(_item_kind),
+]
+ITEM_LABELS = {
+    "part": "a part revision",
+    "operation": "an operation change",
+    "equipment": "an equipment change",
+    "release": "a system release",
+}
+ITEM_FOR_TYPE = {
+    ChangeType.part_revision: ChangeItem,
+    ChangeType.process_change: OperationChange,
+    ChangeType.equipment_change: EquipmentChange,
+    ChangeType.system_release: SystemRelease,
+}
+
+
 class ChangeRequest(BaseModel):
     """A request to change the product or process, as submitted."""
 
@@ -105,7 +188,7 @@ class ChangeRequest(BaseModel):
         default=None, description="Limit the rollout to these plants; default every plant affected."
     )
     effectivity: Effectivity = Field(default_factory=Effectivity)
-    items: list[ChangeItem] = Field(min_length=1, max_length=500)
+    items: list[AnyItem] = Field(min_length=1, max_length=500)
 
     @field_validator("plants")
     @classmethod
@@ -122,10 +205,34 @@ class ChangeRequest(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _items_unique(self) -> ChangeRequest:
+    def _items_fit_type(self) -> ChangeRequest:
+        wanted = ITEM_FOR_TYPE[self.type]
         seen: set[str] = set()
-        for item in self.items:
-            if item.part in seen:
-                raise ValueError(f"part {item.part} appears twice in items")
-            seen.add(item.part)
+        for index, item in enumerate(self.items):
+            if not isinstance(item, wanted):
+                needed = ITEM_LABELS[_item_kind(wanted.model_construct())].split(" ", 1)[1]
+                raise ValueError(
+                    f"items.{index} is {ITEM_LABELS[_item_kind(item)]}; a {self.type.value} "
+                    f"change needs {needed} items"
+                )
+            key = item_key(item)
+            if key in seen:
+                raise ValueError(f"{key} appears twice in items")
+            seen.add(key)
         return self
+
+    def part_items(self) -> list[ChangeItem]:
+        return [i for i in self.items if isinstance(i, ChangeItem)]
+
+
+def item_key(item: BaseModel) -> str:
+    """What an item changes, as a readable key."""
+    if isinstance(item, ChangeItem):
+        return f"part {item.part}"
+    if isinstance(item, OperationChange):
+        return f"operation {item.plant}/{item.routing}/{item.op_no}"
+    if isinstance(item, EquipmentChange):
+        return f"equipment {item.plant}/{item.equipment}"
+    if isinstance(item, SystemRelease):
+        return f"system {item.system} {item.version}"
+    raise TypeError(type(item))

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.change_request import ChangeItem
+from domain.change_request import AnyItem
 from domain.thread import System
 
 
@@ -23,6 +23,8 @@ class ImpactKind(StrEnum):
     inventory = "inventory"
     purchase_order = "purchase_order"
     operator = "operator"
+    nc_program = "nc_program"
+    system = "system"
 
 
 class ImpactedObject(BaseModel):
@@ -61,7 +63,7 @@ class RiskAssessment(BaseModel):
 
 class ImpactReport(BaseModel):
     change_id: str
-    items: list[ChangeItem]
+    items: list[AnyItem]
     plants: list[str]
     objects: list[ImpactedObject]
     risk: RiskAssessment

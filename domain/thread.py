@@ -110,6 +110,25 @@ class InspectionPlan(BaseModel):
     characteristics: list[Characteristic] = Field(default_factory=list)
 
 
+class Equipment(BaseModel):
+    id: str
+    plant: str
+    work_center: str
+    name: str = ""
+
+
+class NcProgram(BaseModel):
+    """A machine program: runs on `equipment` at an operation to make `part`."""
+
+    id: str
+    plant: str
+    equipment: str
+    routing_id: str
+    op_no: int
+    part: str
+    revision: str = "1"
+
+
 class ProductionOrder(BaseModel):
     id: str
     plant: str
@@ -156,6 +175,8 @@ class ThreadSnapshot(BaseModel):
     routings: list[Routing] = Field(default_factory=list)
     work_instructions: list[WorkInstruction] = Field(default_factory=list)
     inspection_plans: list[InspectionPlan] = Field(default_factory=list)
+    equipment: list[Equipment] = Field(default_factory=list)
+    nc_programs: list[NcProgram] = Field(default_factory=list)
     production_orders: list[ProductionOrder] = Field(default_factory=list)
     inventory: list[InventoryRecord] = Field(default_factory=list)
     purchase_orders: list[PurchaseOrder] = Field(default_factory=list)

@@ -7,9 +7,8 @@ import contextlib
 
 from connectors.errors import NotFoundError
 from connectors.registry import Connectors
-from domain.assessment import validate_against_thread
-from domain.change_request import ChangeRequest
-from domain.thread import Part
+from domain.change_request import ChangeRequest, ChangeType
+from domain.change_validation import PartFacts, validate_against_thread
 
 
 async def validate_against_systems(request: ChangeRequest, connectors: Connectors) -> list[str]:
@@ -17,12 +16,22 @@ async def validate_against_systems(request: ChangeRequest, connectors: Connector
 
     Only the changed parts are read from PLM; the rules are the domain's. A PLM that cannot
     be reached raises ConnectorError (the API answers 503: nothing is known to be wrong)."""
+    if request.type != ChangeType.part_revision:
+        return [
+            f"type: {request.type.value} changes can be assessed (changeflow assess) but "
+            "not rolled out yet; only part_revision changes run"
+        ]
     plm = connectors.plm()
-    parts: dict[str, Part] = {}
+    parts: dict[str, PartFacts] = {}
 
     async def fetch(number: str) -> None:
         with contextlib.suppress(NotFoundError):
-            parts[number] = await plm.get_part(number)
+            part = await plm.get_part(number)
+            parts[number] = PartFacts(
+                number=number,
+                current_revision=part.current_revision,
+                revisions=[r.revision for r in part.revisions],
+            )
 
-    await asyncio.gather(*(fetch(item.part) for item in request.items))
+    await asyncio.gather(*(fetch(item.part) for item in request.part_items()))
     return validate_against_thread(request, parts, connectors.plants())

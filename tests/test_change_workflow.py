@@ -22,7 +22,6 @@ from temporalio.worker import Worker
 from activities.assessment import summarize
 from connectors.sim.seed import build_demo_thread
 from domain.approvals import Decision, required_approvals
-from domain.assessment import assess_part_revision
 from domain.messages import (
     AssessInput,
     AssessResult,
@@ -37,7 +36,7 @@ from domain.messages import (
 )
 from domain.rollout import TaskStatus, plan_rollout
 from domain.stages import ChangeStage
-from tests.fixtures_data import bracket_request
+from tests.fixtures_data import assess_demo, bracket_request
 from tests.helpers import at_stage, decision_for, start_time_skipping, wait_for
 from workflows.change_workflow import ChangeWorkflow, plant_queue
 
@@ -68,7 +67,7 @@ class Fakes:
     def activities(self) -> list:
         @activity.defn(name="assess_impact")
         async def assess_impact(inp: AssessInput) -> AssessResult:
-            report = assess_part_revision(inp.change_id, inp.request, SNAPSHOT)
+            report = assess_demo(inp.change_id, inp.request)
             return AssessResult(
                 impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
                 required_approvals=required_approvals(inp.request, report),

@@ -16,7 +16,6 @@ from domain.approvals import (
     outstanding,
     required_approvals,
 )
-from domain.assessment import assess_part_revision
 from domain.change_request import ChangeRequest
 from domain.errors import ChangeRejectedError, describe_validation_error
 from domain.impact import ImpactKind
@@ -28,9 +27,7 @@ from domain.rollout import (
     plan_rollout,
     ready_tasks,
 )
-from domain.thread import BomLine
-from domain.where_used import find_cycle, parent_index, where_used
-from tests.fixtures_data import bracket_request
+from tests.fixtures_data import assess_demo, bracket_request, demo_index
 from tests.helpers import decision_for
 
 SNAPSHOT = build_demo_thread()
@@ -71,35 +68,8 @@ def test_duplicate_item_rejected() -> None:
         bracket_request(items=[item, item])
 
 
-def test_where_used_is_multi_level_with_paths() -> None:
-    lines = [
-        BomLine(parent="A", child="B"),
-        BomLine(parent="B", child="C"),
-        BomLine(parent="X", child="C"),
-        BomLine(parent="A", child="X"),
-    ]
-    found = {e.part: e for e in where_used("C", parent_index(lines))}
-    assert set(found) == {"A", "B", "X"}
-    assert found["B"].level == 1 and found["X"].level == 1
-    assert found["A"].level == 2 and found["A"].end_item
-    assert found["A"].path in (["C", "B", "A"], ["C", "X", "A"])
-    assert not found["B"].end_item
-
-
-def test_find_cycle() -> None:
-    assert find_cycle([BomLine(parent="A", child="B"), BomLine(parent="B", child="C")]) is None
-    cycle = find_cycle(
-        [
-            BomLine(parent="A", child="B"),
-            BomLine(parent="B", child="C"),
-            BomLine(parent="C", child="A"),
-        ]
-    )
-    assert cycle is not None and cycle[0] == cycle[-1] and set(cycle) == {"A", "B", "C"}
-
-
 def test_bracket_impact_lists_each_plant_with_reasons() -> None:
-    report = assess_part_revision("ECO-1", bracket_request(), SNAPSHOT)
+    report = assess_demo("ECO-1", bracket_request())
     assert report.plants == ["DET", "MTY"]
     end_items = {o.key for o in report.of_kind(ImpactKind.end_item)}
     assert end_items == {"ED-1000", "ED-2000"}
@@ -125,7 +95,7 @@ def test_non_interchangeable_rolls_every_parent() -> None:
             {"part": "100-200", "from_revision": "B", "to_revision": "C", "interchangeable": False}
         ]
     )
-    report = assess_part_revision("ECO-2", request, SNAPSHOT)
+    report = assess_demo("ECO-2", request)
     rolled = [
         o for o in report.objects if o.kind in (ImpactKind.parent_assembly, ImpactKind.end_item)
     ]
@@ -151,11 +121,11 @@ def test_non_interchangeable_rolls_every_parent() -> None:
 )
 def test_assessment_refuses_bad_input(item: dict, plants: list[str] | None, message: str) -> None:
     with pytest.raises(ChangeRejectedError, match=message):
-        assess_part_revision("ECO-3", bracket_request(items=[item], plants=plants), SNAPSHOT)
+        assess_demo("ECO-3", bracket_request(items=[item], plants=plants))
 
 
 def test_risk_factors_are_explained_and_sum_to_score() -> None:
-    report = assess_part_revision("ECO-4", bracket_request(priority="emergency"), SNAPSHOT)
+    report = assess_demo("ECO-4", bracket_request(priority="emergency"))
     names = {f.name for f in report.risk.factors}
     assert {"safety_critical", "plants_affected", "emergency_priority", "fai_required"} <= names
     assert report.risk.score == pytest.approx(sum(f.contribution for f in report.risk.factors))
@@ -164,7 +134,7 @@ def test_risk_factors_are_explained_and_sum_to_score() -> None:
 
 
 def test_required_approvals_follow_policy() -> None:
-    report = assess_part_revision("ECO-5", bracket_request(), SNAPSHOT)
+    report = assess_demo("ECO-5", bracket_request())
     labels = [r.label() for r in required_approvals(bracket_request(), report)]
     assert labels == [
         "engineering",
@@ -202,7 +172,7 @@ def test_decision_rules() -> None:
 
 def test_rollout_plan_dependencies_and_compensation_order() -> None:
     request = bracket_request()
-    report = assess_part_revision("ECO-6", request, SNAPSHOT)
+    report = assess_demo("ECO-6", request)
     tasks = plan_rollout(request, report)
     by_id = {t.id: t for t in tasks}
     assert [t.id for t in ready_tasks(tasks)] == ["PLM.release.100-200"]
@@ -225,4 +195,4 @@ def test_seed_is_deterministic_and_realistic() -> None:
     assert again.model_dump() == SNAPSHOT.model_dump()
     assert 140 <= len(SNAPSHOT.parts) <= 170
     assert {p.code for p in SNAPSHOT.plants} == {"DET", "MTY", "BRN"}
-    assert find_cycle(SNAPSHOT.ebom) is None
+    assert demo_index().ebom.find_cycle() is None

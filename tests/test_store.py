@@ -10,15 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from connectors.sim.seed import build_demo_thread
 from domain.approvals import Role
-from domain.assessment import assess_part_revision
 from domain.impact import ImpactReport
 from store.artifacts import artifact_id, latest_artifact_id, load_artifact, save_artifact
 from store.audit import append_event, read_events, verify_chain
 from store.db import get_engine
 from store.users import UserError, add_user, list_users, user_for_token
-from tests.fixtures_data import bracket_request
+from tests.fixtures_data import assess_demo, bracket_request
 from tests.postgres import throwaway_postgres
 
 
@@ -37,7 +35,7 @@ def engine(
 
 
 def test_artifacts_roundtrip_and_are_idempotent(engine: Engine) -> None:
-    report = assess_part_revision("ECO-S1", bracket_request(), build_demo_thread())
+    report = assess_demo("ECO-S1", bracket_request())
     ident = artifact_id("ECO-S1", "impact", 1)
     assert ident == artifact_id("ECO-S1", "impact", 1) != artifact_id("ECO-S1", "impact", 2)
     save_artifact(engine, artifact=ident, change_id="ECO-S1", kind="impact", content=report)
