@@ -4,11 +4,13 @@ no per-node Python loops on the hot paths."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
+from domain.bom_kernel import DEFAULT_KERNEL, KERNELS, Scratch
 from domain.thread_tables import ThreadTables
 
 EMPTY = np.empty(0, dtype=np.int64)
@@ -58,13 +60,14 @@ class GroupIndex:
 
 @dataclass
 class WhereUsed:
-    """Ancestors of one part in BFS order: ids, level (1 = direct parent), the parent through
-    which each was first reached (-1 for the part itself is not listed)."""
+    """Ancestors of one part in BFS order: ids, level (1 = direct parent) and `via`, the node
+    through which each was reached (the part itself is not listed)."""
 
     part: int
     ids: np.ndarray
     levels: np.ndarray
     via: np.ndarray
+    _position: dict[int, int] | None = None
 
     def path(self, node: int) -> list[int]:
         """part -> ... -> node, following the first-reached links."""
@@ -79,46 +82,36 @@ class WhereUsed:
 
 
 class BomGraph:
-    """The BOM as CSR, child -> parents, deduplicated."""
+    """The BOM as CSR, child -> parents, deduplicated, with a compiled breadth-first kernel."""
 
-    def __init__(self, parent: np.ndarray, child: np.ndarray, n: int) -> None:
+    def __init__(
+        self, parent: np.ndarray, child: np.ndarray, n: int, kernel: str = DEFAULT_KERNEL
+    ) -> None:
         matrix = sparse.csr_matrix(
             (np.ones(len(child), dtype=np.int8), (child.astype(np.int64), parent.astype(np.int64))),
             shape=(n, n),
         )
         matrix.sum_duplicates()
-        self.indptr = matrix.indptr.astype(np.int64)
+        self.indptr = matrix.indptr.astype(np.int32)
         self.indices = matrix.indices.astype(np.int32)
         self.n = n
         self.has_parent = np.diff(self.indptr) > 0
+        self.kernel = kernel
+        self._run = KERNELS[kernel]
+        self._scratch = Scratch(n)
+        self._lock = threading.Lock()
 
     @property
     def nbytes(self) -> int:
-        return self.indptr.nbytes + self.indices.nbytes + self.has_parent.nbytes
+        return (
+            self.indptr.nbytes + self.indices.nbytes + self.has_parent.nbytes + self._scratch.nbytes
+        )
 
     def where_used(self, part: int) -> WhereUsed:
-        """Breadth-first up the BOM, one vectorised step per level."""
-        seen = np.zeros(self.n, dtype=bool)
-        seen[part] = True
-        frontier = np.array([part], dtype=np.int64)
-        ids, levels, via = [], [], []
-        level = 0
-        while frontier.size:
-            level += 1
-            parents, children = gather(self.indptr, self.indices, frontier)
-            fresh = ~seen[parents]
-            parents, children = parents[fresh], children[fresh]
-            if parents.size == 0:
-                break
-            parents, first = np.unique(parents, return_index=True)
-            seen[parents] = True
-            ids.append(parents)
-            via.append(children[first])
-            levels.append(np.full(parents.size, level, dtype=np.int16))
-            frontier = parents.astype(np.int64)
-        if not ids:
-            return WhereUsed(part, EMPTY, np.empty(0, np.int16), EMPTY)
-        return WhereUsed(part, np.concatenate(ids), np.concatenate(levels), np.concatenate(via))
+        """Every ancestor of `part` with its level and the node it was reached through."""
+        with self._lock:
+            ids, levels, via = self._run(self.indptr, self.indices, part, self._scratch)
+        return WhereUsed(part, ids, levels, via)
 
     def find_cycle(self) -> list[int] | None:
         """A cycle as part ids (first == last), or None: iterative DFS over child -> parent."""
