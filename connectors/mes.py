@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from connectors.http import HttpSystem
-from domain.thread import Qualification, Routing, WorkInstruction
+from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
 
 
 class MesConnector(Protocol):
@@ -14,6 +14,8 @@ class MesConnector(Protocol):
     async def list_routings(self) -> list[Routing]: ...
     async def list_work_instructions(self) -> list[WorkInstruction]: ...
     async def list_qualifications(self) -> list[Qualification]: ...
+    async def list_equipment(self) -> list[Equipment]: ...
+    async def list_nc_programs(self) -> list[NcProgram]: ...
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction: ...
     async def publish_work_instruction(
         self, wi_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
@@ -48,6 +50,12 @@ class RestMes(HttpSystem):
 
     async def list_qualifications(self) -> list[Qualification]:
         return [Qualification.model_validate(x) for x in await self.list_all("/qualifications")]
+
+    async def list_equipment(self) -> list[Equipment]:
+        return [Equipment.model_validate(x) for x in await self.list_all("/equipment")]
+
+    async def list_nc_programs(self) -> list[NcProgram]:
+        return [NcProgram.model_validate(x) for x in await self.list_all("/nc-programs")]
 
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction:
         return WorkInstruction.model_validate(await self.get(f"/work-instructions/{wi_id}"))

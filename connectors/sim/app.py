@@ -17,8 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from connectors.sim.dataset import snapshot_rows
-from connectors.sim.seed import build_demo_thread
+from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimRejection, SimStore
 from domain.revisions import is_after
 
@@ -30,6 +29,8 @@ LISTS: dict[tuple[str, str], str] = {
     ("mes", "routings"): "routing",
     ("mes", "work-instructions"): "work_instruction",
     ("mes", "qualifications"): "qualification",
+    ("mes", "equipment"): "equipment",
+    ("mes", "nc-programs"): "nc_program",
     ("qms", "inspection-plans"): "inspection_plan",
 }
 
@@ -83,11 +84,12 @@ class _Faults:
         return None
 
 
-def create_app(db_path: Path, *, seed: bool = True) -> FastAPI:
-    """The simulator over the SQLite file `db_path`, seeded with the demo factory when empty."""
+def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
+    """The simulator over the SQLite file `db_path`, seeded when empty with a dataset:
+    `demo` (the electric drive), `large` (300k parts) or a number of parts."""
     store = SimStore(db_path)
     if seed and store.is_empty():
-        store.load(snapshot_rows(build_demo_thread()))
+        store.load(tables_rows(dataset(seed)))
     faults = _Faults()
     app = FastAPI(title="changeflow plant-systems simulator", version="0.1.0")
     app.state.store = store
