@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import ActivityDeps
-from activities.failures import connector_failure
-from connectors.errors import ConnectorError
-from connectors.thread_reader import read_thread
 from domain.approvals import required_approvals
 from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
@@ -16,9 +15,9 @@ from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
 from domain.rollout import plan_rollout
 from domain.thread_index import ThreadIndex
-from domain.thread_tables import from_snapshot
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
+from store.thread_store import ThreadStore
 
 INVALID_CHANGE = "InvalidChange"
 
@@ -26,16 +25,26 @@ INVALID_CHANGE = "InvalidChange"
 class AssessmentActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
+        self.store = ThreadStore(deps.engine)
+        self._index: tuple[int, ThreadIndex] | None = None
+
+    async def current_index(self) -> tuple[int, ThreadIndex]:
+        """The committed thread's index, rebuilt only when the thread's version moved."""
+        version, tables = await asyncio.to_thread(self.store.load)
+        if self._index is None or self._index[0] != version:
+            self._index = (version, ThreadIndex(tables))
+        return self._index
 
     @activity.defn(name="assess_impact")
     async def assess_impact(self, inp: AssessInput) -> AssessResult:
         log = get_logger(change_id=inp.change_id)
+        version, index = await self.current_index()
+        if version == 0:
+            raise ApplicationError(
+                "the digital thread is empty: no sync has committed yet", type="ThreadEmpty"
+            )
         try:
-            snapshot = await read_thread(self.deps.connectors)
-        except ConnectorError as exc:
-            raise connector_failure(exc) from exc
-        try:
-            report = assess(inp.change_id, inp.request, ThreadIndex(from_snapshot(snapshot)))
+            report = assess(inp.change_id, inp.request, index)
         except ChangeRejectedError as exc:
             raise ApplicationError(
                 str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True
@@ -55,13 +64,15 @@ class AssessmentActivities:
             risk=report.risk.level.value,
         )
         return AssessResult(
-            impact=summarize(report, report_id),
+            impact=summarize(report, report_id, version),
             required_approvals=required_approvals(inp.request, report),
             tasks=plan_rollout(inp.request, report),
         )
 
 
-def summarize(report: ImpactReport, report_id: str) -> ImpactSummary:
+def summarize(
+    report: ImpactReport, report_id: str, thread_version: int | None = None
+) -> ImpactSummary:
     return ImpactSummary(
         report_id=report_id,
         plants=report.plants,
@@ -70,4 +81,5 @@ def summarize(report: ImpactReport, report_id: str) -> ImpactSummary:
         risk_level=report.risk.level,
         fai_required=report.fai_required,
         end_items=sorted({o.key for o in report.of_kind(ImpactKind.end_item)}),
+        thread_version=thread_version,
     )

@@ -9,13 +9,15 @@ from activities.assessment import AssessmentActivities
 from activities.audit import AuditActivities
 from activities.deps import ActivityDeps
 from activities.rollout import RolloutActivities
+from activities.sync import SyncActivities
 
 
 def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
-    assessment, audit, rollout = (
+    assessment, audit, rollout, sync = (
         AssessmentActivities(deps),
         AuditActivities(deps),
         RolloutActivities(deps),
+        SyncActivities(deps),
     )
     return [
         assessment.assess_impact,
@@ -23,9 +25,13 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         rollout.apply_task,
         rollout.compensate_task,
         rollout.verify_task,
+        sync.begin,
+        sync.fetch,
+        sync.commit,
+        sync.fail,
     ]
 
 
 def plant_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
-    rollout = RolloutActivities(deps)
-    return [rollout.apply_task, rollout.compensate_task, rollout.verify_task]
+    rollout, sync = RolloutActivities(deps), SyncActivities(deps)
+    return [rollout.apply_task, rollout.compensate_task, rollout.verify_task, sync.fetch]

@@ -88,3 +88,4 @@ class ImpactSummary(BaseModel):
     risk_level: RiskLevel
     fai_required: bool = False
     end_items: list[str] = Field(default_factory=list)
+    thread_version: int | None = Field(default=None, description="The thread assessed against.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -80,3 +81,42 @@ class Resolution(BaseModel):
 class CancelRequest(BaseModel):
     by: str
     reason: str = ""
+
+
+class SyncRequest(BaseModel):
+    mode: str = Field(default="incremental", pattern="^(full|incremental)$")
+
+
+class SyncSource(BaseModel):
+    """One collection of one system to fetch: (document kind, system, plant or None)."""
+
+    kind: str
+    system: str
+    plant: str | None = None
+
+
+class SyncPlan(BaseModel):
+    sync_id: str
+    since: datetime | None = None
+    sources: list[SyncSource]
+
+
+class SyncFetch(BaseModel):
+    sync_id: str
+    source: SyncSource
+    since: datetime | None = None
+
+
+class SyncFetched(BaseModel):
+    kind: str
+    plant: str | None = None
+    count: int
+
+
+class SyncOutcome(BaseModel):
+    sync_id: str
+    status: str
+    version: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None

@@ -193,7 +193,21 @@ class ThreadState(SQLModel, table=True):
 
 
 # kind of connector document -> the table its rows go to (children listed separately)
-LIVE_TABLES = [ThreadPlant, ThreadPart, ThreadEbom, ThreadMbom, ThreadOperation,
-               ThreadOperationPart, ThreadWorkInstruction, ThreadWiPart, ThreadInspectionPlan,
-               ThreadCharacteristic, ThreadEquipment, ThreadNcProgram, ThreadProductionOrder,
-               ThreadInventory, ThreadPurchaseOrder, ThreadQualification]
+LIVE_TABLES = [
+    ThreadPlant,
+    ThreadPart,
+    ThreadEbom,
+    ThreadMbom,
+    ThreadOperation,
+    ThreadOperationPart,
+    ThreadWorkInstruction,
+    ThreadWiPart,
+    ThreadInspectionPlan,
+    ThreadCharacteristic,
+    ThreadEquipment,
+    ThreadNcProgram,
+    ThreadProductionOrder,
+    ThreadInventory,
+    ThreadPurchaseOrder,
+    ThreadQualification,
+]

@@ -30,6 +30,11 @@ from domain.messages import (
     ChangeInput,
     Resolution,
     ResolveAction,
+    SyncFetch,
+    SyncFetched,
+    SyncOutcome,
+    SyncPlan,
+    SyncRequest,
     TaskInput,
     TaskResult,
     VerifyResult,
@@ -38,7 +43,9 @@ from domain.rollout import TaskStatus, plan_rollout
 from domain.stages import ChangeStage
 from tests.fixtures_data import assess_demo, bracket_request
 from tests.helpers import at_stage, decision_for, start_time_skipping, wait_for
-from workflows.change_workflow import ChangeWorkflow, plant_queue
+from workflows.change_workflow import ChangeWorkflow
+from workflows.queues import plant_queue
+from workflows.thread_sync import ThreadSyncWorkflow
 
 PLANTS = ["DET", "MTY", "BRN"]
 HISTORIES = Path(__file__).parent / "histories"
@@ -63,6 +70,7 @@ class Fakes:
     fail_once: set[str] = field(default_factory=set)
     fail_always: set[str] = field(default_factory=set)
     verify_bad: set[str] = field(default_factory=set)
+    syncs: int = 0
 
     def activities(self) -> list:
         @activity.defn(name="assess_impact")
@@ -99,7 +107,34 @@ class Fakes:
         async def record_audit(inp: AuditInput) -> None:
             self.audits.append(inp)
 
-        return [assess_impact, apply_task, compensate_task, verify_task, record_audit]
+        @activity.defn(name="thread_sync_begin")
+        async def sync_begin(request: SyncRequest) -> SyncPlan:
+            return SyncPlan(sync_id="sync-test", sources=[])
+
+        @activity.defn(name="thread_sync_fetch")
+        async def sync_fetch(inp: SyncFetch) -> SyncFetched:
+            return SyncFetched(kind=inp.source.kind, count=0)
+
+        @activity.defn(name="thread_sync_commit")
+        async def sync_commit(sync_id: str) -> SyncOutcome:
+            self.syncs += 1
+            return SyncOutcome(sync_id=sync_id, status="committed", version=self.syncs)
+
+        @activity.defn(name="thread_sync_fail")
+        async def sync_fail(inp: SyncOutcome) -> SyncOutcome:
+            return inp
+
+        return [
+            assess_impact,
+            apply_task,
+            compensate_task,
+            verify_task,
+            record_audit,
+            sync_begin,
+            sync_fetch,
+            sync_commit,
+            sync_fail,
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +149,14 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, 
     fakes = Fakes()
     queue = f"test-{uuid.uuid4().hex[:8]}"
     acts = fakes.activities()
-    workers = [Worker(env.client, task_queue=queue, workflows=[ChangeWorkflow], activities=acts)]
+    workers = [
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[ChangeWorkflow, ThreadSyncWorkflow],
+            activities=acts,
+        )
+    ]
     workers += [
         Worker(env.client, task_queue=plant_queue(queue, p), activities=acts) for p in PLANTS
     ]
@@ -179,6 +221,8 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
     actions = [a.action for a in fakes.audits]
     await record_history(handle, "completed")
     assert actions.count("approval.approve") == 5
+    assert actions.index("thread.synced") < actions.index("stage.awaiting_approval")
+    assert fakes.syncs == 1
     assert actions.count("task.applied") == len(final.tasks)
 
 

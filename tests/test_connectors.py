@@ -12,7 +12,6 @@ from connectors.errors import NotFoundError, RejectedConnectorError, TransientCo
 from connectors.http import HttpSystem
 from connectors.registry import Connectors
 from connectors.sim.app import create_app
-from connectors.thread_reader import read_thread
 from infra.settings import Settings
 from tests.helpers import free_port
 from tests.stack import ServerThread
@@ -33,11 +32,14 @@ async def connectors(sim: ServerThread) -> AsyncIterator[Connectors]:
     await c.aclose()
 
 
-async def test_reads_the_whole_thread(connectors: Connectors) -> None:
-    snapshot = await read_thread(connectors)
-    assert len(snapshot.parts) >= 140
-    assert {line.plant for line in snapshot.mbom} == {"DET", "MTY", "BRN"}
-    assert any(wi.id == "WI-DET-500-100-10" for wi in snapshot.work_instructions)
+async def test_reads_every_system(connectors: Connectors) -> None:
+    assert len(await connectors.plm().list_parts()) >= 140
+    mes = connectors.mes("DET")
+    assert any(wi.id == "WI-DET-500-100-10" for wi in await mes.list_work_instructions())
+    programs = await mes.list_nc_programs()
+    equipment = {e.id for e in await mes.list_equipment()}
+    assert programs and {p.equipment for p in programs} <= equipment
+    assert {line.plant for line in await connectors.erp("BRN").list_mbom()} == {"BRN"}
 
 
 async def test_paging_returns_every_item_once(sim: ServerThread) -> None:

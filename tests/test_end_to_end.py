@@ -13,22 +13,25 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.deps import ActivityDeps
 from activities.rollout import RolloutActivities
 from connectors.sim.app import create_app as create_sim
 from domain.approvals import Role
-from domain.messages import TaskInput
+from domain.messages import SyncOutcome, SyncRequest, TaskInput
 from domain.state import ChangeState
 from infra.settings import Settings
 from starter.api import create_app as create_api
 from store.db import get_engine
+from store.thread_store import ThreadStore
 from store.users import add_user
 from tests.fixtures_data import EXAMPLE
 from tests.helpers import free_port, start_dev_server
 from tests.stack import ServerThread
 from worker import build_workers
+from workflows.thread_sync import ThreadSyncWorkflow
 
 USERS = {
     "maria.engineer": (Role.analyst, None),
@@ -48,6 +51,7 @@ class Stack:
     sim: httpx.Client
     tokens: dict[str, str]
     settings: Settings
+    client: Client
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -78,6 +82,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             sim=httpx.Client(base_url=sim.url, timeout=30),
             tokens=tokens,
             settings=settings,
+            client=env.client,
         )
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -341,3 +346,44 @@ async def test_task_on_hold_is_resolved_through_the_api(stack: Stack) -> None:
     events = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()["events"]
     retry = next(e for e in events if e["action"] == "task.retry")
     assert retry["actor"] == "ops.admin" and retry["detail"]["comment"] == "QMS lock released"
+
+
+async def run_sync(stack: Stack, mode: str) -> SyncOutcome:
+    return await stack.client.execute_workflow(
+        ThreadSyncWorkflow.run,
+        SyncRequest(mode=mode),
+        id=f"sync-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.settings.task_queue,
+    )
+
+
+async def test_thread_sync_full_incremental_and_refused_cycle(stack: Stack) -> None:
+    store = ThreadStore(get_engine(stack.settings.db_url))
+    full = await run_sync(stack, "full")
+    assert full.status == "committed", full.error
+    assert full.counts["thread_part"] >= 140 and full.counts["thread_nc_program"] > 0
+    version = store.state().version
+
+    # someone edits PLM directly: an incremental sync brings just that change in
+    part = stack.sim.get("/plm/parts/310-001").json()
+    part["name"] = "Input shaft, induction hardened"
+    stack.sim.put("/sim/objects/PLM/part/310-001", json=part)
+    incremental = await run_sync(stack, "incremental")
+    assert incremental.status == "committed"
+    assert incremental.counts.get("thread_part") == 1
+    _, tables = store.load()
+    names = dict(zip(tables["parts"]["number"], tables["parts"]["name"], strict=True))
+    assert names["310-001"] == "Input shaft, induction hardened"
+
+    # a cyclic BOM in PLM is refused, reported, and the thread stays as it was
+    stack.sim.put(
+        "/sim/objects/PLM/ebom_line/100-200|ED-1000",
+        json={"parent": "100-200", "child": "ED-1000", "qty": 1, "find_no": 10},
+    )
+    refused = await run_sync(stack, "incremental")
+    assert refused.status == "failed"
+    assert "cycle" in refused.error and "100-200" in refused.error and "ED-1000" in refused.error
+    assert store.state().version == version + 1
+    assert store.report(refused.sync_id).status == "failed"
+    _, after = store.load()
+    assert after.counts() == tables.counts()

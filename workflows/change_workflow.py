@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
         ChangeOutcome,
         Resolution,
         ResolveAction,
+        SyncOutcome,
+        SyncRequest,
         TaskInput,
         TaskResult,
         VerifyResult,
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import ChangeStage
     from domain.state import ChangeState, Hold, StageEntry
     from domain.thread import System
+    from workflows.queues import plant_queue
     from workflows.search_attributes import CHANGE_STAGE, PLANTS, RISK_LEVEL
 
 INVALID_CHANGE = "InvalidChange"
@@ -61,11 +64,6 @@ COMPENSATE_RETRY = RetryPolicy(
     maximum_attempts=20,
     non_retryable_error_types=["ConnectorRejected"],
 )
-
-
-def plant_queue(base_queue: str, plant: str) -> str:
-    """Plant systems are served by a worker on the plant's own queue."""
-    return f"{base_queue}-plant-{plant}"
 
 
 @workflow.defn
@@ -154,6 +152,8 @@ class ChangeWorkflow:
             if self._cancel is not None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             await self._set_stage(ChangeStage.assessing, f"revision {self._state.revision}")
+            if workflow.patched("thread-sync-before-assessment"):
+                await self._sync_thread()
             try:
                 assessed = await self._assess()
             except ActivityError as err:
@@ -210,6 +210,33 @@ class ChangeWorkflow:
             retry_policy=WRITE_RETRY,
             summary=f"Assess impact of {self._items_label()}",
         )
+
+    async def _sync_thread(self) -> None:
+        """Bring the digital thread up to date before assessing (a child ThreadSyncWorkflow).
+        A failed sync leaves the last good thread in place; the change is assessed on it."""
+        outcome = await workflow.execute_child_workflow(
+            "ThreadSyncWorkflow",
+            SyncRequest(mode="incremental"),
+            id=f"{self._state.change_id}-sync-r{self._state.revision}",
+            result_type=SyncOutcome,
+            static_summary=f"Thread sync before assessing {self._state.change_id}",
+        )
+        if outcome.status == "committed":
+            await self._audit(
+                "thread.synced",
+                "changeflow",
+                {
+                    "sync_id": outcome.sync_id,
+                    "version": outcome.version,
+                    "rows": sum(outcome.counts.values()),
+                },
+            )
+        else:
+            await self._audit(
+                "thread.sync_failed",
+                "changeflow",
+                {"sync_id": outcome.sync_id, "error": outcome.error},
+            )
 
     def _apply_assessment(self, assessed: AssessResult) -> None:
         self._state.impact = assessed.impact

@@ -17,13 +17,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--db", type=Path, default=Path(".changeflow/sim.db"))
     parser.add_argument("--reset", action="store_true", help="wipe and reseed")
-    parser.add_argument("--dataset", default="demo",
-                        help="seed when empty: demo, large (300k parts) or a number of parts")
+    parser.add_argument(
+        "--dataset",
+        default="demo",
+        help="seed when empty: demo, large (300k parts) or a number of parts",
+    )
     args = parser.parse_args()
     if args.reset:
         SimStore(args.db).reset()
-    uvicorn.run(create_app(args.db, seed=args.dataset), host=args.host, port=args.port,
-                log_level="warning")
+    uvicorn.run(
+        create_app(args.db, seed=args.dataset), host=args.host, port=args.port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -177,6 +177,17 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
             faults.rules.append(fault)
         return fault.model_dump()
 
+    @app.put("/sim/objects/{system}/{kind}/{key}")
+    def put_object(
+        system: str, kind: str, key: str, doc: dict[str, Any], plant: str = ""
+    ) -> dict[str, Any]:
+        """Test and admin hook: put a document as if a person edited the system directly
+        (not a changeflow write: no ledger entry)."""
+        with store.write_lock, Session(store.engine) as session:
+            store.put(session, system.upper(), plant, kind, key, doc)
+            session.commit()
+        return doc
+
     @app.delete("/sim/faults")
     def clear_faults() -> dict[str, int]:
         with faults.lock:

@@ -424,22 +424,39 @@ def build_demo_thread(seed: int = 7) -> ThreadSnapshot:
     # Machining centers and the NC programs that make the housings and gear parts
     equipment: list[Equipment] = []
     programs: list[NcProgram] = []
-    machined = {"110-001": "200-100", "120-001": "200-300", "310-001": "300-100",
-                "310-002": "300-100", "310-003": "300-100"}
+    machined = {
+        "110-001": "200-100",
+        "120-001": "200-300",
+        "310-001": "300-100",
+        "310-002": "300-100",
+        "310-003": "300-100",
+    }
     for plant in BUILDS:
         for n in (1, 2):
-            equipment.append(Equipment(id=f"M-{plant}-{n:02d}", plant=plant,
-                                       work_center=f"{plant}-WC{n:02d}",
-                                       name="5-axis machining center" if n == 1 else "lathe"))
+            equipment.append(
+                Equipment(
+                    id=f"M-{plant}-{n:02d}",
+                    plant=plant,
+                    work_center=f"{plant}-WC{n:02d}",
+                    name="5-axis machining center" if n == 1 else "lathe",
+                )
+            )
         for part, assembly in machined.items():
             routing = next((r for r in routings if r.plant == plant and r.part == assembly), None)
             if routing is None:
                 continue
             op = next((o for o in routing.operations if part in o.parts), routing.operations[0])
-            programs.append(NcProgram(id=f"NC-{plant}-{part}", plant=plant,
-                                      equipment=f"M-{plant}-{1 if part < '310' else 2:02d}",
-                                      routing_id=routing.id, op_no=op.op_no, part=part,
-                                      revision=str(rng.randint(1, 6))))
+            programs.append(
+                NcProgram(
+                    id=f"NC-{plant}-{part}",
+                    plant=plant,
+                    equipment=f"M-{plant}-{1 if part < '310' else 2:02d}",
+                    routing_id=routing.id,
+                    op_no=op.op_no,
+                    part=part,
+                    revision=str(rng.randint(1, 6)),
+                )
+            )
     # de-duplicate stock rows by (plant, part, rev, location)
     merged: dict[tuple[str, str, str, str], InventoryRecord] = {}
     for record in stock:

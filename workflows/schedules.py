@@ -1,0 +1,61 @@
+"""The Temporal Schedules changeflow keeps: incremental thread sync every 15 minutes and a full
+sync every night (a full sync also catches objects deleted in a system of record)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+)
+
+from domain.messages import SyncRequest
+from workflows.thread_sync import ThreadSyncWorkflow
+
+INCREMENTAL = "thread-sync-incremental"
+NIGHTLY = "thread-sync-full-nightly"
+
+
+async def ensure_schedules(client: Client, task_queue: str) -> list[str]:
+    """Create the schedules that do not exist yet; returns the ids created."""
+    wanted = {
+        INCREMENTAL: (
+            SyncRequest(mode="incremental"),
+            ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=15))]),
+        ),
+        NIGHTLY: (
+            SyncRequest(mode="full"),
+            ScheduleSpec(
+                calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(2)], minute=[ScheduleRange(0)])]
+            ),
+        ),
+    }
+    created = []
+    for schedule_id, (request, spec) in wanted.items():
+        try:
+            await client.create_schedule(
+                schedule_id,
+                Schedule(
+                    action=ScheduleActionStartWorkflow(
+                        ThreadSyncWorkflow.run,
+                        request,
+                        id=f"{schedule_id}-run",
+                        task_queue=task_queue,
+                    ),
+                    spec=spec,
+                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+                ),
+            )
+            created.append(schedule_id)
+        except ScheduleAlreadyRunningError:
+            pass
+    return created

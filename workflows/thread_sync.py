@@ -1,0 +1,102 @@
+"""ThreadSyncWorkflow: pull every system into the digital thread (full or incremental).
+
+Only ids and counts travel through history: documents go from the connectors straight into the
+store's staging area, page by page. A refused commit (a cyclic BOM) leaves the thread as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest
+    from workflows.queues import plant_queue
+
+FETCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=8,
+    non_retryable_error_types=["ConnectorRejected"],
+)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_attempts=5,
+    non_retryable_error_types=["CyclicBom"],
+)
+PLANT_SYSTEMS = {"MES", "QMS"}
+
+
+@workflow.defn
+class ThreadSyncWorkflow:
+    @workflow.run
+    async def run(self, request: SyncRequest) -> SyncOutcome:
+        plan = await workflow.execute_activity(
+            "thread_sync_begin",
+            request,
+            result_type=SyncPlan,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=STORE_RETRY,
+            summary=f"Begin {request.mode} thread sync",
+        )
+        workflow.set_current_details(
+            f"sync {plan.sync_id}: fetching {len(plan.sources)} "
+            f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
+        )
+        base = workflow.info().task_queue
+        fetches = [
+            workflow.execute_activity(
+                "thread_sync_fetch",
+                SyncFetch(sync_id=plan.sync_id, source=s, since=plan.since),
+                result_type=SyncFetched,
+                task_queue=plant_queue(base, s.plant)
+                if s.plant and s.system in PLANT_SYSTEMS
+                else base,
+                start_to_close_timeout=timedelta(hours=2),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=FETCH_RETRY,
+                summary=f"Fetch {s.system}{' ' + s.plant if s.plant else ''} {s.kind}",
+            )
+            for s in plan.sources
+        ]
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        failed = [
+            f"{s.system} {s.plant or ''} {s.kind}: {r.cause or r}"
+            for s, r in zip(plan.sources, results, strict=True)
+            if isinstance(r, ActivityError)
+        ]
+        if failed:
+            return await self._fail(plan.sync_id, "fetch failed: " + "; ".join(failed))
+        try:
+            outcome = await workflow.execute_activity(
+                "thread_sync_commit",
+                plan.sync_id,
+                result_type=SyncOutcome,
+                start_to_close_timeout=timedelta(minutes=30),
+                retry_policy=STORE_RETRY,
+                summary="Validate and commit the thread",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "CyclicBom":
+                return await self._fail(plan.sync_id, str(cause))
+            raise
+        workflow.set_current_details(
+            f"sync {plan.sync_id} committed: thread version {outcome.version}"
+        )
+        return outcome
+
+    async def _fail(self, sync_id: str, error: str) -> SyncOutcome:
+        workflow.set_current_details(f"sync {sync_id} failed; the thread is unchanged: {error}")
+        return await workflow.execute_activity(
+            "thread_sync_fail",
+            SyncOutcome(sync_id=sync_id, status="failed", error=error),
+            result_type=SyncOutcome,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=STORE_RETRY,
+            summary="Record the failed sync",
+        )
