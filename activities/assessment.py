@@ -14,10 +14,9 @@ from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
 from domain.rollout import plan_rollout
-from domain.thread_index import ThreadIndex
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
-from store.thread_store import ThreadStore
+from store.thread_store import IndexCache, ThreadStore
 
 INVALID_CHANGE = "InvalidChange"
 
@@ -25,20 +24,12 @@ INVALID_CHANGE = "InvalidChange"
 class AssessmentActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
-        self.store = ThreadStore(deps.engine)
-        self._index: tuple[int, ThreadIndex] | None = None
-
-    async def current_index(self) -> tuple[int, ThreadIndex]:
-        """The committed thread's index, rebuilt only when the thread's version moved."""
-        version, tables = await asyncio.to_thread(self.store.load)
-        if self._index is None or self._index[0] != version:
-            self._index = (version, ThreadIndex(tables))
-        return self._index
+        self.indexes = IndexCache(ThreadStore(deps.engine))
 
     @activity.defn(name="assess_impact")
     async def assess_impact(self, inp: AssessInput) -> AssessResult:
         log = get_logger(change_id=inp.change_id)
-        version, index = await self.current_index()
+        version, index = await asyncio.to_thread(self.indexes.current)
         if version == 0:
             raise ApplicationError(
                 "the digital thread is empty: no sync has committed yet", type="ThreadEmpty"

@@ -7,6 +7,7 @@ decisions reach the workflow as signals; the API checks them first so the caller
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,9 +37,17 @@ from domain.approvals import (
     check_decision,
 )
 from domain.change_request import ChangeRequest
-from domain.errors import describe_validation_error
+from domain.errors import ChangeRejectedError, describe_validation_error
 from domain.impact import ImpactReport
-from domain.messages import CancelRequest, ChangeInput, Resolution, ResolveAction
+from domain.impact_engine import assess
+from domain.messages import (
+    CancelRequest,
+    ChangeInput,
+    Resolution,
+    ResolveAction,
+    SyncOutcome,
+    SyncRequest,
+)
 from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
 from infra.logs import configure_logging, get_logger
@@ -49,9 +58,11 @@ from starter.validation import validate_against_systems
 from store.artifacts import load_artifact
 from store.audit import read_events, verify_chain
 from store.db import get_engine
+from store.thread_store import IndexCache, ThreadStore
 from store.users import User, user_for_token
 from workflows.change_workflow import ChangeWorkflow
 from workflows.search_attributes import CHANGE_STAGE, CHANGE_TYPE, PLANTS, REQUESTER, RISK_LEVEL
+from workflows.thread_sync import ThreadSyncWorkflow
 
 log = get_logger(component="api")
 
@@ -71,6 +82,10 @@ class ResolveBody(BaseModel):
 
 class CancelBody(BaseModel):
     reason: str = Field(default="", max_length=4000)
+
+
+class SyncBody(BaseModel):
+    mode: str = Field(default="incremental", pattern="^(full|incremental)$")
 
 
 class ChangeSummary(BaseModel):
@@ -96,6 +111,7 @@ def create_app(
         app.state.engine = engine or get_engine(cfg.db_url)
         app.state.client = client or await connect(cfg)
         app.state.connectors = Connectors(cfg)
+        app.state.indexes = IndexCache(ThreadStore(app.state.engine))
         yield
         await app.state.connectors.aclose()
 
@@ -238,6 +254,77 @@ def create_app(
             objects=[o.model_dump(mode="json") for o in report.objects[offset : offset + limit]],
         )
         return data
+
+    @app.post("/api/impact-preview")
+    async def impact_preview(
+        request: Request, user: User = Depends(current_user)
+    ) -> dict[str, Any]:
+        """What a change would touch, from the current thread, without starting anything.
+        Any change type; the report is returned, not stored."""
+        try:
+            change = ChangeRequest.model_validate(await request.json())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise HTTPException(422, ["(body): not valid JSON"]) from None
+        except ValidationError as exc:
+            raise HTTPException(422, describe_validation_error(exc)) from exc
+        version, index = await asyncio.to_thread(request.app.state.indexes.current)
+        if version == 0:
+            raise HTTPException(409, "the digital thread is empty: run a sync first")
+        try:
+            report = await asyncio.to_thread(assess, change.change_id or "PREVIEW", change, index)
+        except ChangeRejectedError as exc:
+            raise HTTPException(422, exc.problems) from exc
+        data = report.model_dump(mode="json")
+        data.update(
+            counts=report.counts(), thread_version=version, total_objects=len(report.objects)
+        )
+        return data
+
+    @app.get("/api/thread")
+    async def thread_status(request: Request) -> dict[str, Any]:
+        store = ThreadStore(request.app.state.engine)
+        state = await asyncio.to_thread(store.state)
+        return {
+            "version": state.version,
+            "watermark": state.watermark,
+            "full_synced_at": state.full_synced_at,
+            "counts": await asyncio.to_thread(store.counts),
+            "recent_syncs": [
+                r.model_dump(mode="json") for r in await asyncio.to_thread(store.recent_runs)
+            ],
+        }
+
+    @app.post("/api/thread/sync", status_code=202)
+    async def thread_sync(
+        body: SyncBody, request: Request, user: User = Depends(current_user)
+    ) -> dict[str, str]:
+        if user.role not in (Role.admin, Role.analyst, Role.engineering):
+            raise HTTPException(403, f"role {user.role.value} cannot start a sync")
+        workflow_id = f"thread-sync-{body.mode}-{uuid4().hex[:8]}"
+        await temporal(request).start_workflow(
+            ThreadSyncWorkflow.run,
+            SyncRequest(mode=body.mode),
+            id=workflow_id,
+            task_queue=request.app.state.settings.task_queue,
+            static_summary=f"{body.mode} thread sync requested by {user.name}",
+        )
+        return {"workflow_id": workflow_id}
+
+    @app.get("/api/thread/sync/{workflow_id}")
+    async def thread_sync_status(workflow_id: str, request: Request) -> dict[str, Any]:
+        handle = temporal(request).get_workflow_handle(workflow_id, result_type=SyncOutcome)
+        try:
+            description = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise HTTPException(404, f"sync {workflow_id} does not exist") from exc
+            raise
+        status = description.status.name.lower() if description.status else "unknown"
+        result: dict[str, Any] = {"workflow_id": workflow_id, "status": status}
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            outcome = await handle.result()
+            result["outcome"] = outcome.model_dump(mode="json")
+        return result
 
     @app.post("/api/changes/{change_id}/approvals", status_code=202)
     async def decide(

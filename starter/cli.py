@@ -24,7 +24,7 @@ from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
 from infra.settings import SettingsError, load_settings
 from starter.api_client import ApiClient, ApiError
-from starter.render import audit_table, change_table, impact_markdown, state_view
+from starter.render import audit_table, change_table, impact_markdown, state_view, thread_view
 
 app = typer.Typer(help="changeflow: orchestrate manufacturing change.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
@@ -243,6 +243,54 @@ def impact(change_id: str) -> None:
         f"/api/changes/{change_id}/impact",
     )
     console.print(impact_markdown(report))
+
+
+@app.command()
+def assess(file: Path, token: str | None = TokenOption) -> None:
+    """What a change file would touch, from the current digital thread (starts nothing)."""
+    request = read_change_file(file)
+    report = _call(
+        _client(token).post,
+        "/api/impact-preview",
+        request.model_dump(mode="json", exclude_none=True),
+    )
+    console.print(impact_markdown(report))
+    console.print(f"(thread version {report['thread_version']}; nothing was started)")
+
+
+@app.command()
+def sync(
+    full: bool = typer.Option(False, "--full", help="replace the whole thread"),
+    wait: bool = typer.Option(True, help="wait until it commits or fails"),
+    token: str | None = TokenOption,
+) -> None:
+    """Pull every system of record into the digital thread now."""
+    client = _client(token)
+    started = _call(client.post, "/api/thread/sync", {"mode": "full" if full else "incremental"})
+    workflow_id = started["workflow_id"]
+    console.print(f"sync started: {workflow_id}")
+    if not wait:
+        return
+    with console.status("syncing..."):
+        while True:
+            status = _call(client.get, f"/api/thread/sync/{workflow_id}")
+            if status["status"] != "running":
+                break
+            time.sleep(1)
+    outcome = status.get("outcome")
+    if outcome is None:
+        raise _fail(f"sync {workflow_id} ended {status['status']}")
+    if outcome["status"] != "committed":
+        raise _fail(
+            f"sync {outcome['sync_id']} failed; the thread is unchanged: {outcome['error']}"
+        )
+    console.print(thread_view(_call(client.get, "/api/thread")))
+
+
+@app.command()
+def thread() -> None:
+    """The digital thread: rows per table and recent syncs."""
+    console.print(thread_view(_call(_client().get, "/api/thread")))
 
 
 @app.command()

@@ -144,6 +144,44 @@ def impact_markdown(report: dict[str, Any]) -> Markdown:
     return Markdown("\n".join(lines))
 
 
+def _item_line(item: dict[str, Any]) -> str:
+    if "part" in item:
+        return f"part **{item['part']}** rev {item['from_revision']} -> {item['to_revision']}" + (
+            " (interchangeable)" if item.get("interchangeable") else " (not interchangeable)"
+        )
+    if "routing" in item:
+        return f"operation **{item['routing']} {item['op_no']}** in {item['plant']}"
+    if "equipment" in item:
+        return f"equipment **{item['equipment']}** in {item['plant']}"
+    return f"**{item['system']}** release {item['version']}"
+
+
+def thread_view(data: dict[str, Any]) -> Group:
+    table = Table(title=f"digital thread, version {data['version']}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in data["counts"].items():
+        table.add_row(name.removeprefix("thread_"), f"{count:,}")
+    runs = Table(title="recent syncs")
+    for column in ("sync", "mode", "status", "version", "note"):
+        runs.add_column(column)
+    for run in data["recent_syncs"]:
+        note = run.get("error") or "; ".join(run.get("warnings", [])[:2])
+        runs.add_row(
+            run["sync_id"],
+            run["mode"],
+            _styled(run["status"], {"committed": "green", "failed": "red"}),
+            str(run.get("version") or ""),
+            note[:80],
+        )
+    return Group(
+        table,
+        runs,
+        f"incremental watermark: {data.get('watermark') or '-'}; last "
+        f"full sync: {data.get('full_synced_at') or '-'}",
+    )
+
+
 def audit_table(change_id: str, data: dict[str, Any]) -> Group:
     check = data["verification"]
     verdict = (

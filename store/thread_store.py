@@ -279,6 +279,19 @@ class ThreadStore:
         with Session(self.engine) as session:
             return session.get(ThreadState, 1) or ThreadState(id=1)
 
+    def recent_runs(self, limit: int = 10) -> list[SyncReport]:
+        with Session(self.engine) as session:
+            ids = (
+                session.execute(
+                    select(ThreadSyncRun.sync_id)
+                    .order_by(ThreadSyncRun.started_at.desc())  # type: ignore
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        return [self.report(i) for i in ids]
+
     def counts(self) -> dict[str, int]:
         with Session(self.engine) as session:
             return {
@@ -559,3 +572,21 @@ def _columns(rows: list[tuple], names: list[str]) -> dict[str, list[Any]]:
     if not rows:
         return {n: [] for n in names}
     return {n: [r[i] for r in rows] for i, n in enumerate(names)}
+
+
+class IndexCache:
+    """The committed thread's index, rebuilt only when the thread's version moves."""
+
+    def __init__(self, store: ThreadStore) -> None:
+        self.store = store
+        self._current: tuple[int, Any] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> tuple[int, Any]:
+        from domain.thread_index import ThreadIndex
+
+        version, tables = self.store.load()
+        with self._lock:
+            if self._current is None or self._current[0] != version:
+                self._current = (version, ThreadIndex(tables))
+            return self._current

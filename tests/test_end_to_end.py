@@ -387,3 +387,55 @@ async def test_thread_sync_full_incremental_and_refused_cycle(stack: Stack) -> N
     assert store.report(refused.sync_id).status == "failed"
     _, after = store.load()
     assert after.counts() == tables.counts()
+
+    # once PLM is corrected, the next sync goes through again
+    stack.sim.delete("/sim/objects/PLM/ebom_line/100-200|ED-1000")
+    assert (await run_sync(stack, "incremental")).status == "committed"
+
+
+async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> None:
+    auth = stack.auth("maria.engineer")
+    started = await stack.api.post(
+        "/api/thread/sync", json={"mode": "incremental"}, headers=stack.auth("ops.admin")
+    )
+    assert started.status_code == 202
+    workflow_id = started.json()["workflow_id"]
+    for _ in range(100):
+        status = (await stack.api.get(f"/api/thread/sync/{workflow_id}")).json()
+        if status["status"] != "running":
+            break
+        await asyncio.sleep(0.2)
+    assert status["outcome"]["status"] == "committed"
+    thread = (await stack.api.get("/api/thread")).json()
+    assert thread["version"] >= 1 and thread["counts"]["thread_part"] >= 140
+    assert thread["recent_syncs"][0]["sync_id"] == status["outcome"]["sync_id"]
+
+    process = {
+        "title": "Faster bracket press",
+        "type": "process_change",
+        "requested_by": "me",
+        "reason": "takt",
+        "items": [{"plant": "DET", "routing": "R-DET-500-100", "op_no": 10, "std_time_min": 1.5}],
+    }
+    preview = await stack.api.post("/api/impact-preview", json=process, headers=auth)
+    assert preview.status_code == 200, preview.text
+    kinds = preview.json()["counts"]
+    assert kinds["operation"] == 1 and kinds["work_instruction"] >= 1 and kinds["operator"] >= 1
+    release = {
+        "title": "MES 11.2",
+        "type": "system_release",
+        "requested_by": "me",
+        "reason": "upgrade",
+        "plants": ["MTY"],
+        "items": [{"system": "MES", "version": "11.2"}],
+    }
+    preview = await stack.api.post("/api/impact-preview", json=release, headers=auth)
+    assert preview.json()["plants"] == ["MTY"]
+    unknown = dict(process, items=[{"plant": "DET", "routing": "R-NOPE", "op_no": 10}])
+    bad = await stack.api.post("/api/impact-preview", json=unknown, headers=auth)
+    assert bad.status_code == 422 and "R-NOPE" in bad.json()["detail"][0]
+    refused = await stack.api.post("/api/changes", json=release, headers=auth)
+    assert refused.status_code == 422 and "not rolled out yet" in refused.json()["detail"][0]
+    assert (
+        await stack.api.post("/api/thread/sync", json={"mode": "sideways"}, headers=auth)
+    ).status_code == 422

@@ -133,35 +133,69 @@ def test_thread_full_incremental_cycle_and_round_trip(engine: Engine) -> None:
     # incremental: a changed routing replaces its operations; a changed part is upserted
     sync_id, since = store.begin("incremental")
     assert since is not None
-    store.stage(sync_id, "part", "", [{"number": "100-300", "name": "Isolator pad, EPDM",
-                                       "kind": "component", "current_revision": "B",
-                                       "revisions": [{"revision": "A"}, {"revision": "B"}]}])
-    store.stage(sync_id, "routing", "DET", [{"id": "R-DET-500-100", "plant": "DET",
-                                             "part": "500-100", "operations": [
-                                                 {"op_no": 10, "work_center": "DET-WC09",
-                                                  "description": "press", "parts": ["100-300"]}]}])
+    store.stage(
+        sync_id,
+        "part",
+        "",
+        [
+            {
+                "number": "100-300",
+                "name": "Isolator pad, EPDM",
+                "kind": "component",
+                "current_revision": "B",
+                "revisions": [{"revision": "A"}, {"revision": "B"}],
+            }
+        ],
+    )
+    store.stage(
+        sync_id,
+        "routing",
+        "DET",
+        [
+            {
+                "id": "R-DET-500-100",
+                "plant": "DET",
+                "part": "500-100",
+                "operations": [
+                    {
+                        "op_no": 10,
+                        "work_center": "DET-WC09",
+                        "description": "press",
+                        "parts": ["100-300"],
+                    }
+                ],
+            }
+        ],
+    )
     assert store.commit(sync_id).version == 2
     _, tables = store.load()
     parts = dict(zip(tables["parts"]["number"], tables["parts"]["revision"], strict=True))
     assert parts["100-300"] == "B"
     ops = tables["ops"]
-    routing_ops = [int(n) for r, n in zip(ops["routing"], ops["op_no"], strict=True)
-                   if r == "R-DET-500-100"]
+    routing_ops = [
+        int(n) for r, n in zip(ops["routing"], ops["op_no"], strict=True) if r == "R-DET-500-100"
+    ]
     assert routing_ops == [10]
 
     # a cycle is refused whole and the previous thread stays
     sync_id, _ = store.begin("incremental")
     store.stage(sync_id, "ebom_line", "", [{"parent": "100-200", "child": "ED-1000"}])
-    store.stage(sync_id, "part", "", [{"number": "100-300", "name": "must not land",
-                                       "current_revision": "C"}])
+    store.stage(
+        sync_id,
+        "part",
+        "",
+        [{"number": "100-300", "name": "must not land", "current_revision": "C"}],
+    )
     with pytest.raises(CyclicBomError, match="100-200") as refused:
         store.commit(sync_id)
     assert refused.value.cycle[0] == refused.value.cycle[-1]
     assert store.report(sync_id).status == "failed"
     version, after = store.load()
     assert version == 2
-    assert dict(zip(after["parts"]["number"], after["parts"]["revision"], strict=True))[
-        "100-300"] == "B"
+    assert (
+        dict(zip(after["parts"]["number"], after["parts"]["revision"], strict=True))["100-300"]
+        == "B"
+    )
 
     # a reference to a part PLM does not know is reported, not fatal
     sync_id, _ = store.begin("incremental")

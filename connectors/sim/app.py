@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimRejection, SimStore
+from connectors.sim.tables import SimObject
 from domain.revisions import is_after
 
 LISTS: dict[tuple[str, str], str] = {
@@ -187,6 +188,17 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
             store.put(session, system.upper(), plant, kind, key, doc)
             session.commit()
         return doc
+
+    @app.delete("/sim/objects/{system}/{kind}/{key}")
+    def delete_object(system: str, kind: str, key: str, plant: str = "") -> dict[str, int]:
+        """Test and admin hook: remove a document."""
+        with store.write_lock, Session(store.engine) as session:
+            row = session.get(SimObject, (system.upper(), plant, kind, key))
+            if row is None:
+                raise HTTPException(404, f"{system}/{kind}/{key} does not exist")
+            session.delete(row)
+            session.commit()
+        return {"deleted": 1}
 
     @app.delete("/sim/faults")
     def clear_faults() -> dict[str, int]:
