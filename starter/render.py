@@ -102,11 +102,7 @@ def state_view(state: ChangeState) -> Group:
 def impact_markdown(report: dict[str, Any]) -> Markdown:
     lines = [f"# Impact of {report['change_id']}", ""]
     for item in report["items"]:
-        lines.append(
-            f"- part **{item['part']}** rev {item['from_revision']} -> "
-            f"{item['to_revision']}"
-            + (" (interchangeable)" if item.get("interchangeable") else " (not interchangeable)")
-        )
+        lines.append("- " + _item_line(item))
     risk = report["risk"]
     lines += [
         "",
