@@ -80,12 +80,19 @@ def read_change_file(path: Path) -> ChangeRequest:
 
 
 @app.command()
-def up(reset_sim: bool = typer.Option(False, help="reseed the simulated plant systems")) -> None:
+def up(
+    reset_sim: bool = typer.Option(False, help="reseed the simulated plant systems"),
+    dataset: str = typer.Option(
+        "demo",
+        help="simulator data when (re)seeded: demo, large "
+        "(300k parts, 5 plants) or a number of parts",
+    ),
+) -> None:
     """Start the embedded stack (Temporal + Web UI, simulator, worker, API) until Ctrl-C."""
     from starter.stack import Stack, StackError, wait_until_interrupted
 
     settings = load_settings()
-    stack = Stack(settings, reset_sim=reset_sim)
+    stack = Stack(settings, reset_sim=reset_sim, dataset=dataset)
     try:
         stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
     except StackError as exc:

@@ -57,6 +57,7 @@ class Service:
 class Stack:
     settings: Settings
     reset_sim: bool = False
+    dataset: str = "demo"
     ui_port: int = 8233
     services: list[Service] = field(default_factory=list)
 
@@ -81,6 +82,7 @@ class Stack:
             "--db",
             str(home / "sim.db"),
         ]
+        sim_argv += ["--dataset", self.dataset]
         if self.reset_sim:
             sim_argv.append("--reset")
         self.services = [
