@@ -19,11 +19,11 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.deps import ActivityDeps
 from activities.rollout import RolloutActivities
 from connectors.sim.app import create_app as create_sim
-from domain.approvals import Role
 from domain.messages import SyncOutcome, SyncRequest, TaskInput
 from domain.state import ChangeState
 from infra.settings import Settings
 from starter.api import create_app as create_api
+from starter.demo import DEMO_USERS
 from store.db import get_engine
 from store.thread_store import ThreadStore
 from store.users import add_user
@@ -33,16 +33,7 @@ from tests.stack import ServerThread
 from worker import build_workers
 from workflows.thread_sync import ThreadSyncWorkflow
 
-USERS = {
-    "maria.engineer": (Role.analyst, None),
-    "eng.kim": (Role.engineering, None),
-    "qa.lee": (Role.quality, None),
-    "det.prod": (Role.production, "DET"),
-    "mty.prod": (Role.production, "MTY"),
-    "brn.prod": (Role.production, "BRN"),
-    "ops.admin": (Role.admin, None),
-    "sc.ortiz": (Role.supply_chain, None),
-}
+USERS = DEMO_USERS  # the demo's approvers cover every approval the examples need
 
 
 @dataclass
