@@ -45,7 +45,6 @@ class Settings(BaseModel):
             PlantSettings(code="BRN", name="Brno Compact Drives"),
         ]
     )
-    approval_reminder_hours: float = 24.0
 
     @property
     def db_url(self) -> str:

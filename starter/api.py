@@ -53,6 +53,7 @@ from domain.state import ChangeState
 from infra.logs import configure_logging, get_logger
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
+from infra.tracing import configure_tracing
 from starter.change_ids import new_change_id
 from starter.validation import validate_against_systems
 from store.artifacts import load_artifact
@@ -438,4 +439,5 @@ def create_app(
 def app() -> FastAPI:
     """uvicorn factory: `uvicorn --factory starter.api:app`."""
     configure_logging()
+    configure_tracing("changeflow-api")
     return create_app()
