@@ -239,6 +239,8 @@ class ThreadStore:
         )
 
     def _check_cycles(self, staged_ebom: list[dict[str, Any]], full: bool) -> None:
+        if not staged_ebom:
+            return  # no new BOM line: no new cycle
         edges = {(r["parent"], r["child"]) for r in staged_ebom}
         if not full:
             with Session(self.engine) as session:
@@ -255,6 +257,8 @@ class ThreadStore:
             raise CyclicBomError([names[i] for i in reversed(cycle)])
 
     def _dangling(self, rows: dict[type[SQLModel], list[dict[str, Any]]], full: bool) -> list[str]:
+        if not rows[ThreadEbom] and not rows[ThreadMbom]:
+            return []
         known = {r["number"] for r in rows[ThreadPart]}
         if not full:
             with Session(self.engine) as session:
