@@ -5,61 +5,33 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import ActivityDeps
 from activities.failures import connector_failure
 from connectors.errors import ConnectorError
-from connectors.http import HttpSystem
+from connectors.registry import Connectors
 from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest, SyncSource
-from domain.thread import (
-    BomLine,
-    Equipment,
-    InspectionPlan,
-    InventoryRecord,
-    MbomLine,
-    NcProgram,
-    Part,
-    ProductionOrder,
-    PurchaseOrder,
-    Qualification,
-    Routing,
-    WorkInstruction,
-)
 from infra.logs import get_logger
 from store.thread_store import CyclicBomError, ThreadStore
 
 CYCLIC_BOM = "CyclicBom"
-# kind -> (system, collection path under the system's base URL, model the documents must fit)
-COLLECTIONS: dict[str, tuple[str, str, type[BaseModel]]] = {
-    "part": ("PLM", "/parts", Part),
-    "ebom_line": ("PLM", "/ebom", BomLine),
-    "mbom_line": ("ERP", "/mbom", MbomLine),
-    "production_order": ("ERP", "/production-orders", ProductionOrder),
-    "inventory": ("ERP", "/inventory", InventoryRecord),
-    "purchase_order": ("ERP", "/purchase-orders", PurchaseOrder),
-    "routing": ("MES", "/routings", Routing),
-    "work_instruction": ("MES", "/work-instructions", WorkInstruction),
-    "qualification": ("MES", "/qualifications", Qualification),
-    "equipment": ("MES", "/equipment", Equipment),
-    "nc_program": ("MES", "/nc-programs", NcProgram),
-    "inspection_plan": ("QMS", "/inspection-plans", InspectionPlan),
-}
 PAGE_SIZE = 2000
+PLANT_SYSTEMS = ("ERP", "MES", "QMS")
 
 
-def plan_sources(plants: list[str]) -> list[SyncSource]:
-    central = [SyncSource(kind=k, system=s) for k, (s, _, _) in COLLECTIONS.items() if s == "PLM"]
-    return central + [
-        SyncSource(kind=k, system=s, plant=p)
-        for p in plants
-        for k, (s, _, _) in COLLECTIONS.items()
-        if s != "PLM"
-    ]
+def plan_sources(connectors: Connectors) -> list[SyncSource]:
+    """Every collection every configured connector offers: PLM once, the rest per plant."""
+    sources = [SyncSource(kind=k, system="PLM") for k in connectors.plm().kinds()]
+    for plant in connectors.plants():
+        for system in PLANT_SYSTEMS:
+            sources += [
+                SyncSource(kind=k, system=system, plant=plant)
+                for k in connectors.for_system(system, plant).kinds()
+            ]
+    return sources
 
 
 class SyncActivities:
@@ -79,45 +51,32 @@ class SyncActivities:
             [{"code": p.code, "name": p.name} for p in plants],
         )
         get_logger(sync_id=sync_id).info("thread sync started", mode=request.mode, since=since)
-        return SyncPlan(
-            sync_id=sync_id, since=since, sources=plan_sources([p.code for p in plants])
-        )
+        return SyncPlan(sync_id=sync_id, since=since, sources=plan_sources(self.deps.connectors))
 
     @activity.defn(name="thread_sync_fetch")
     async def fetch(self, inp: SyncFetch) -> SyncFetched:
         """Every page of one collection into staging; a retry resumes after the last page."""
         source = inp.source
-        system, path, model = COLLECTIONS[source.kind]
-        base = (
-            self.deps.settings.plm_endpoint()
-            if source.plant is None
-            else self.deps.settings.plant_endpoint(source.plant, system.lower())
-        )
-        client = HttpSystem(f"{system} {source.plant or ''}".strip(), base.url)
+        connector = self.deps.connectors.for_system(source.system, source.plant)
         details = activity.info().heartbeat_details
         cursor: str | None = details[0] if details else None
         count = int(details[1]) if details else 0
         try:
             while True:
-                params: dict[str, Any] = {"limit": PAGE_SIZE}
-                if cursor:
-                    params["after"] = cursor
-                if inp.since:
-                    params["updated_since"] = _iso(inp.since)
-                page = await client.get(path, params)
-                docs = [model.model_validate(d).model_dump(mode="json") for d in page["items"]]
+                page = await connector.page(
+                    source.kind, after=cursor, since=inp.since, limit=PAGE_SIZE
+                )
+                docs = [item.model_dump(mode="json") for item in page.items]
                 await asyncio.to_thread(
                     self.store.stage, inp.sync_id, source.kind, source.plant or "", docs
                 )
                 count += len(docs)
-                cursor = page.get("next_cursor")
+                cursor = page.next_cursor
                 activity.heartbeat(cursor, count)
                 if not cursor:
                     break
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
-        finally:
-            await client.aclose()
         return SyncFetched(kind=source.kind, plant=source.plant, count=count)
 
     @activity.defn(name="thread_sync_commit")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
-from connectors.http import HttpSystem
+from pydantic import BaseModel
+
+from connectors.http import HttpSystem, Page
 from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
 
 
 class ErpConnector(Protocol):
     plant: str
+
+    def kinds(self) -> list[str]: ...
+    async def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> Page: ...
 
     async def list_mbom(self) -> list[MbomLine]: ...
     async def list_production_orders(self) -> list[ProductionOrder]: ...
@@ -31,23 +44,28 @@ class ErpConnector(Protocol):
 class RestErp(HttpSystem):
     """The reference REST ERP of one plant (the simulator's)."""
 
+    COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
+        "mbom_line": ("/mbom", MbomLine),
+        "production_order": ("/production-orders", ProductionOrder),
+        "inventory": ("/inventory", InventoryRecord),
+        "purchase_order": ("/purchase-orders", PurchaseOrder),
+    }
+
     def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
         super().__init__(f"ERP {plant}", base_url, **kwargs)
         self.plant = plant
 
     async def list_mbom(self) -> list[MbomLine]:
-        return [MbomLine.model_validate(x) for x in await self.list_all("/mbom")]
+        return await self.all_of("mbom_line")
 
     async def list_production_orders(self) -> list[ProductionOrder]:
-        return [
-            ProductionOrder.model_validate(x) for x in await self.list_all("/production-orders")
-        ]
+        return await self.all_of("production_order")
 
     async def list_inventory(self) -> list[InventoryRecord]:
-        return [InventoryRecord.model_validate(x) for x in await self.list_all("/inventory")]
+        return await self.all_of("inventory")
 
     async def list_purchase_orders(self) -> list[PurchaseOrder]:
-        return [PurchaseOrder.model_validate(x) for x in await self.list_all("/purchase-orders")]
+        return await self.all_of("purchase_order")
 
     async def set_component_revision(
         self,

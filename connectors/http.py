@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from connectors.errors import NotFoundError, RejectedConnectorError, TransientConnectorError
 
+M = TypeVar("M", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[M]):
+    """One page of a listing: the objects and the cursor of the next page (None: last)."""
+
+    items: list[M]
+    next_cursor: str | None = None
+
 
 class HttpSystem:
-    """One system of record reached over HTTP at `base_url`."""
+    """One system of record reached over HTTP at `base_url`.
+
+    Subclasses name their collections in `COLLECTIONS` (kind -> path, model); `page(kind)`
+    then lists any of them, page by page, optionally only what changed since a time."""
+
+    COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {}
 
     def __init__(
         self,
@@ -58,28 +73,42 @@ class HttpSystem:
         headers = {"Idempotency-Key": idempotency_key, "X-Change-Id": change_id}
         return await self._send("POST", path, json=body, headers=headers)
 
-    async def pages(
-        self, path: str, *, page_size: int = 1000, updated_since: str | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every page of a cursor-paged listing."""
+    def kinds(self) -> list[str]:
+        return list(self.COLLECTIONS)
+
+    async def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> Page:
+        """Objects of `kind` after the cursor `after`, changed since `since` if given."""
+        if kind not in self.COLLECTIONS:
+            raise ValueError(f"{self.system} has no collection of {kind}")
+        path, model = self.COLLECTIONS[kind]
+        params: dict[str, Any] = {"limit": limit}
+        if after:
+            params["after"] = after
+        if since is not None:
+            params["updated_since"] = since.isoformat()
+        body = await self.get(path, params)
+        return Page[model](
+            items=[model.model_validate(x) for x in body["items"]],
+            next_cursor=body.get("next_cursor"),
+        )
+
+    async def all_of(self, kind: str) -> list[Any]:
+        """Every object of `kind`, all pages."""
+        items: list[Any] = []
         cursor: str | None = None
         while True:
-            params: dict[str, Any] = {"limit": page_size}
-            if cursor is not None:
-                params["after"] = cursor
-            if updated_since is not None:
-                params["updated_since"] = updated_since
-            page = await self.get(path, params)
-            yield page["items"]
-            cursor = page.get("next_cursor")
+            page = await self.page(kind, after=cursor)
+            items.extend(page.items)
+            cursor = page.next_cursor
             if not cursor:
-                return
-
-    async def list_all(self, path: str, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        async for page in self.pages(path, **kwargs):
-            items.extend(page)
-        return items
+                return items
 
 
 def _detail(response: httpx.Response) -> str:

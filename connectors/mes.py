@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
-from connectors.http import HttpSystem
+from pydantic import BaseModel
+
+from connectors.http import HttpSystem, Page
 from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
 
 
 class MesConnector(Protocol):
     plant: str
+
+    def kinds(self) -> list[str]: ...
+    async def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> Page: ...
 
     async def list_routings(self) -> list[Routing]: ...
     async def list_work_instructions(self) -> list[WorkInstruction]: ...
@@ -36,26 +49,32 @@ class MesConnector(Protocol):
 class RestMes(HttpSystem):
     """The reference REST MES of one plant (the simulator's)."""
 
+    COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
+        "routing": ("/routings", Routing),
+        "work_instruction": ("/work-instructions", WorkInstruction),
+        "qualification": ("/qualifications", Qualification),
+        "equipment": ("/equipment", Equipment),
+        "nc_program": ("/nc-programs", NcProgram),
+    }
+
     def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
         super().__init__(f"MES {plant}", base_url, **kwargs)
         self.plant = plant
 
     async def list_routings(self) -> list[Routing]:
-        return [Routing.model_validate(x) for x in await self.list_all("/routings")]
+        return await self.all_of("routing")
 
     async def list_work_instructions(self) -> list[WorkInstruction]:
-        return [
-            WorkInstruction.model_validate(x) for x in await self.list_all("/work-instructions")
-        ]
+        return await self.all_of("work_instruction")
 
     async def list_qualifications(self) -> list[Qualification]:
-        return [Qualification.model_validate(x) for x in await self.list_all("/qualifications")]
+        return await self.all_of("qualification")
 
     async def list_equipment(self) -> list[Equipment]:
-        return [Equipment.model_validate(x) for x in await self.list_all("/equipment")]
+        return await self.all_of("equipment")
 
     async def list_nc_programs(self) -> list[NcProgram]:
-        return [NcProgram.model_validate(x) for x in await self.list_all("/nc-programs")]
+        return await self.all_of("nc_program")
 
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction:
         return WorkInstruction.model_validate(await self.get(f"/work-instructions/{wi_id}"))

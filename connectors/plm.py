@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
-from connectors.http import HttpSystem
+from pydantic import BaseModel
+
+from connectors.http import HttpSystem, Page
 from domain.thread import BomLine, Part
 
 
 class PlmConnector(Protocol):
+    def kinds(self) -> list[str]: ...
+    async def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> Page: ...
     async def get_part(self, number: str) -> Part: ...
     async def list_parts(self) -> list[Part]: ...
     async def list_ebom(self) -> list[BomLine]: ...
@@ -30,6 +42,11 @@ class PlmConnector(Protocol):
 class RestPlm(HttpSystem):
     """The reference REST PLM (the simulator's)."""
 
+    COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
+        "part": ("/parts", Part),
+        "ebom_line": ("/ebom", BomLine),
+    }
+
     def __init__(self, base_url: str, **kwargs: Any) -> None:
         super().__init__("PLM", base_url, **kwargs)
 
@@ -37,10 +54,10 @@ class RestPlm(HttpSystem):
         return Part.model_validate(await self.get(f"/parts/{number}"))
 
     async def list_parts(self) -> list[Part]:
-        return [Part.model_validate(p) for p in await self.list_all("/parts")]
+        return await self.all_of("part")
 
     async def list_ebom(self) -> list[BomLine]:
-        return [BomLine.model_validate(line) for line in await self.list_all("/ebom")]
+        return await self.all_of("ebom_line")
 
     async def release_revision(
         self, part: str, revision: str, from_revision: str, *, idempotency_key: str, change_id: str

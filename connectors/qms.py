@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
-from connectors.http import HttpSystem
+from pydantic import BaseModel
+
+from connectors.http import HttpSystem, Page
 from domain.thread import InspectionPlan
 
 
 class QmsConnector(Protocol):
     plant: str
+
+    def kinds(self) -> list[str]: ...
+    async def page(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> Page: ...
 
     async def list_inspection_plans(self) -> list[InspectionPlan]: ...
     async def get_inspection_plan(self, plan_id: str) -> InspectionPlan: ...
@@ -32,12 +45,16 @@ class QmsConnector(Protocol):
 class RestQms(HttpSystem):
     """The reference REST QMS of one plant (the simulator's)."""
 
+    COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
+        "inspection_plan": ("/inspection-plans", InspectionPlan),
+    }
+
     def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
         super().__init__(f"QMS {plant}", base_url, **kwargs)
         self.plant = plant
 
     async def list_inspection_plans(self) -> list[InspectionPlan]:
-        return [InspectionPlan.model_validate(x) for x in await self.list_all("/inspection-plans")]
+        return await self.all_of("inspection_plan")
 
     async def get_inspection_plan(self, plan_id: str) -> InspectionPlan:
         return InspectionPlan.model_validate(await self.get(f"/inspection-plans/{plan_id}"))

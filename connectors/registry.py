@@ -44,6 +44,19 @@ class Connectors:
         _check_kind(endpoint, f"MES {plant}")
         return RestMes(plant, endpoint.url, client=self._client)
 
+    def for_system(
+        self, system: str, plant: str | None = None
+    ) -> PlmConnector | ErpConnector | MesConnector | QmsConnector:
+        """The connector of `system` (PLM centrally, the others per plant)."""
+        if system == "PLM":
+            return self.plm()
+        if plant is None:
+            raise ValueError(f"{system} is a plant system: name the plant")
+        chooser = {"ERP": self.erp, "MES": self.mes, "QMS": self.qms}.get(system)
+        if chooser is None:
+            raise ValueError(f"no connector for system {system}")
+        return chooser(plant)
+
     def qms(self, plant: str) -> QmsConnector:
         endpoint = self.settings.plant_endpoint(plant, "qms")
         _check_kind(endpoint, f"QMS {plant}")

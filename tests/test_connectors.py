@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from connectors.errors import NotFoundError, RejectedConnectorError, TransientConnectorError
-from connectors.http import HttpSystem
 from connectors.registry import Connectors
 from connectors.sim.app import create_app
 from infra.settings import Settings
@@ -42,14 +41,21 @@ async def test_reads_every_system(connectors: Connectors) -> None:
     assert {line.plant for line in await connectors.erp("BRN").list_mbom()} == {"BRN"}
 
 
-async def test_paging_returns_every_item_once(sim: ServerThread) -> None:
-    system = HttpSystem("PLM", f"{sim.url}/plm")
-    small = await system.list_all("/ebom", page_size=7)
-    big = await system.list_all("/ebom", page_size=5000)
-    await system.aclose()
-    key = lambda x: (x["parent"], x["child"])  # noqa: E731
+async def test_paging_returns_every_item_once(connectors: Connectors) -> None:
+    plm = connectors.plm()
+    small, cursor = [], None
+    while True:
+        page = await plm.page("ebom_line", after=cursor, limit=7)
+        small += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    big = await plm.list_ebom()
+    key = lambda x: (x.parent, x.child)  # noqa: E731
     assert sorted(map(key, small)) == sorted(map(key, big))
     assert len({key(x) for x in small}) == len(small) > 7
+    with pytest.raises(ValueError, match="no collection of routing"):
+        await plm.page("routing")
 
 
 async def test_errors_are_typed(connectors: Connectors, sim: ServerThread) -> None:
