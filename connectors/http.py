@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
+from opentelemetry import trace
 from pydantic import BaseModel
 
 from connectors.errors import NotFoundError, RejectedConnectorError, TransientConnectorError
 
 M = TypeVar("M", bound=BaseModel)
+_tracer = trace.get_tracer("changeflow.connectors")
 
 
 class Page(BaseModel, Generic[M]):
@@ -47,10 +49,23 @@ class HttpSystem:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.base_url}{path}"
-        try:
-            response = await self._client.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
-            raise TransientConnectorError(self.system, f"{method} {url}: {exc!r}") from exc
+        headers = kwargs.get("headers") or {}
+        with _tracer.start_as_current_span(
+            f"{self.system} {method}", kind=trace.SpanKind.CLIENT
+        ) as span:
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("url.full", url)
+            span.set_attribute("changeflow.system", self.system)
+            if "Idempotency-Key" in headers:
+                span.set_attribute("changeflow.idempotency_key", headers["Idempotency-Key"])
+            try:
+                response = await self._client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                span.set_status(trace.StatusCode.ERROR, repr(exc))
+                raise TransientConnectorError(self.system, f"{method} {url}: {exc!r}") from exc
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 400:
+                span.set_status(trace.StatusCode.ERROR, f"HTTP {response.status_code}")
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientConnectorError(
                 self.system,

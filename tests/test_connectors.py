@@ -117,3 +117,31 @@ async def test_write_without_key_is_refused(sim: ServerThread) -> None:
 def test_sim_db_path_created(tmp_path: Path) -> None:
     create_app(tmp_path / "nested" / "sim.db")
     assert (tmp_path / "nested" / "sim.db").exists()
+
+
+async def test_every_call_is_a_client_span(connectors: Connectors) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import connectors.http as http
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    original = http._tracer
+    http._tracer = provider.get_tracer("test")
+    try:
+        await connectors.plm().get_part("100-200")
+        with pytest.raises(NotFoundError):
+            await connectors.plm().get_part("NOPE-2")
+        await connectors.erp("DET").set_component_revision(
+            "100-300", "A", "B", idempotency_key="span-key", change_id="T-span"
+        )
+    finally:
+        http._tracer = original
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["PLM GET", "PLM GET", "ERP DET POST"]
+    assert spans[0].attributes["http.response.status_code"] == 200
+    assert spans[1].status.status_code.name == "ERROR"
+    assert spans[2].attributes["changeflow.idempotency_key"] == "span-key"
