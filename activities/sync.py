@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -91,7 +90,7 @@ class SyncActivities:
         get_logger(sync_id=sync_id).info(
             "thread sync committed", version=report.version, warnings=len(report.warnings)
         )
-        return SyncOutcome(**report.model_dump())
+        return report
 
     @activity.defn(name="thread_sync_fail")
     async def fail(self, inp: SyncOutcome) -> SyncOutcome:
@@ -99,8 +98,4 @@ class SyncActivities:
         if run.status == "running":
             await asyncio.to_thread(self.store.fail, inp.sync_id, inp.error or "failed")
         report = await asyncio.to_thread(self.store.report, inp.sync_id)
-        return SyncOutcome(**report.model_dump())
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
+        return report

@@ -115,6 +115,7 @@ class SyncFetched(BaseModel):
 
 class SyncOutcome(BaseModel):
     sync_id: str
+    mode: str = ""
     status: str
     version: int | None = None
     counts: dict[str, int] = Field(default_factory=dict)

@@ -38,9 +38,6 @@ class Part(BaseModel):
     regulated: bool = False
     unit_cost: float = 0.0
 
-    def has_revision(self, revision: str) -> bool:
-        return any(r.revision == revision for r in self.revisions)
-
 
 class BomLine(BaseModel):
     """An engineering BOM line in PLM: `parent` uses `qty` of `child`."""

@@ -157,7 +157,7 @@ class ThreadIndex:
         self.plant_id = {code: i for i, code in enumerate(tables.plants)}
         e = tables["ebom"]
         self.ebom = BomGraph(e["parent"], e["child"], self.n_parts)
-        n_ops, n_wis, n_plans = (tables.rows("ops"), tables.rows("wis"), tables.rows("plans"))
+        n_ops, n_plans = tables.rows("ops"), tables.rows("plans")
         self.mbom_by_child = GroupIndex(tables["mbom"]["child"], self.n_parts)
         self.ops_by_part = GroupIndex(tables["op_parts"]["part"], self.n_parts)
         self.wi_by_op = GroupIndex(tables["wis"]["op"], n_ops)
@@ -170,8 +170,6 @@ class ThreadIndex:
         self.inventory_by_part = GroupIndex(tables["inventory"]["part"], self.n_parts)
         self.purchases_by_part = GroupIndex(tables["purchases"]["part"], self.n_parts)
         self.quals_by_op = GroupIndex(tables["quals"]["op"], n_ops)
-        self.ops_by_routing_part = GroupIndex(tables["ops"]["part"], self.n_parts)
-        self._wi_count = n_wis
 
     @property
     def nbytes(self) -> int:
@@ -180,6 +178,3 @@ class ThreadIndex:
 
     def part(self, number: str) -> int | None:
         return self.part_id.get(number)
-
-    def plant_code(self, plant: int) -> str:
-        return self.t.plants[plant]

@@ -139,18 +139,6 @@ class ThreadTables:
     def counts(self) -> dict[str, int]:
         return {name: self.rows(name) for name in SCHEMA}
 
-    def nbytes(self) -> int:
-        """Approximate size: array buffers plus the strings object columns point at."""
-        total = 0
-        for table in self.tables.values():
-            for column in table.values():
-                total += column.nbytes
-                if column.dtype == object and len(column):
-                    sample = column[: min(len(column), 1000)]
-                    avg = sum(len(str(x)) + 49 for x in sample) / len(sample)
-                    total += int(avg * len(column))
-        return total
-
 
 def from_snapshot(snapshot: ThreadSnapshot) -> ThreadTables:
     """The object form of the thread, in columns."""

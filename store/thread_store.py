@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from domain.messages import SyncOutcome
 from domain.thread_index import BomGraph
 from domain.thread_tables import ThreadTables, make_table
 from store.thread_rows import CHILDREN, doc_rows
@@ -55,16 +55,6 @@ class CyclicBomError(ValueError):
     def __init__(self, cycle: list[str]) -> None:
         super().__init__("the EBOM has a cycle: " + " -> ".join(cycle))
         self.cycle = cycle
-
-
-class SyncReport(BaseModel):
-    sync_id: str
-    mode: str
-    status: str
-    version: int | None = None
-    counts: dict[str, int] = {}
-    warnings: list[str] = []
-    error: str | None = None
 
 
 def _now() -> datetime:
@@ -143,7 +133,7 @@ class ThreadStore:
                 raise KeyError(f"sync run {sync_id} does not exist")
             return found
 
-    def commit(self, sync_id: str) -> SyncReport:
+    def commit(self, sync_id: str) -> SyncOutcome:
         """Validate the staged documents and apply them; CyclicBomError refuses them all."""
         run = self.run(sync_id)
         if run.status != "running":
@@ -199,7 +189,6 @@ class ThreadStore:
             session.execute(delete(ThreadStage).where(ThreadStage.sync_id == sync_id))
             version = state.version
         self._finish(sync_id, "committed", version=version, counts=counts, warnings=warnings)
-        _CACHE.pop(str(self.engine.url), None)
         return self.report(sync_id)
 
     def fail(self, sync_id: str, error: str) -> None:
@@ -225,10 +214,10 @@ class ThreadStore:
                 session.execute(delete(ThreadStage).where(ThreadStage.sync_id == sync_id))
             session.commit()
 
-    def report(self, sync_id: str) -> SyncReport:
+    def report(self, sync_id: str) -> SyncOutcome:
         run = self.run(sync_id)
         data = json.loads(run.counts or "{}")
-        return SyncReport(
+        return SyncOutcome(
             sync_id=sync_id,
             mode=run.mode,
             status=run.status,
@@ -283,7 +272,7 @@ class ThreadStore:
         with Session(self.engine) as session:
             return session.get(ThreadState, 1) or ThreadState(id=1)
 
-    def recent_runs(self, limit: int = 10) -> list[SyncReport]:
+    def recent_runs(self, limit: int = 10) -> list[SyncOutcome]:
         with Session(self.engine) as session:
             ids = (
                 session.execute(
@@ -304,21 +293,8 @@ class ThreadStore:
             }
 
     def load(self) -> tuple[int, ThreadTables]:
-        """The committed thread in columns, cached per version."""
-        key = str(self.engine.url)
-        version = self.state().version
-        with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached and cached[0] == version:
-                return cached
-        tables = load_tables(self.engine)
-        with _CACHE_LOCK:
-            _CACHE[key] = (version, tables)
-        return version, tables
-
-
-_CACHE: dict[str, tuple[int, ThreadTables]] = {}
-_CACHE_LOCK = threading.Lock()
+        """The committed thread in columns, with its version."""
+        return self.state().version, load_tables(self.engine)
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
@@ -589,8 +565,9 @@ class IndexCache:
     def current(self) -> tuple[int, Any]:
         from domain.thread_index import ThreadIndex
 
-        version, tables = self.store.load()
         with self._lock:
+            version = self.store.state().version
             if self._current is None or self._current[0] != version:
+                version, tables = self.store.load()
                 self._current = (version, ThreadIndex(tables))
             return self._current

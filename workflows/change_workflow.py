@@ -39,12 +39,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.rollout import RolloutTask, TaskStatus, compensation_order, ready_tasks
     from domain.stages import ChangeStage
     from domain.state import ChangeState, Hold, StageEntry
-    from domain.thread import System
-    from workflows.queues import plant_queue
+    from workflows.queues import queue_for
     from workflows.search_attributes import CHANGE_STAGE, PLANTS, RISK_LEVEL
 
 INVALID_CHANGE = "InvalidChange"
-PLANT_SYSTEMS = {System.MES, System.QMS, System.LMS}
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -316,10 +314,7 @@ class ChangeWorkflow:
             await self._set_stage(ChangeStage.rolling_out, f"{task.id}: {resolution.action.value}")
 
     def _queue_for(self, task: RolloutTask) -> str:
-        base = workflow.info().task_queue
-        if task.system in PLANT_SYSTEMS and task.plant:
-            return plant_queue(base, task.plant)
-        return base
+        return queue_for(workflow.info().task_queue, task.system.value, task.plant)
 
     async def _run_task(self, task: RolloutTask) -> None:
         task.status = TaskStatus.running

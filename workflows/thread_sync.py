@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest
-    from workflows.queues import plant_queue
+    from workflows.queues import queue_for
 
 FETCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -28,7 +28,6 @@ STORE_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["CyclicBom"],
 )
-PLANT_SYSTEMS = {"MES", "QMS"}
 
 
 @workflow.defn
@@ -53,9 +52,7 @@ class ThreadSyncWorkflow:
                 "thread_sync_fetch",
                 SyncFetch(sync_id=plan.sync_id, source=s, since=plan.since),
                 result_type=SyncFetched,
-                task_queue=plant_queue(base, s.plant)
-                if s.plant and s.system in PLANT_SYSTEMS
-                else base,
+                task_queue=queue_for(base, s.system, s.plant),
                 start_to_close_timeout=timedelta(hours=2),
                 heartbeat_timeout=timedelta(minutes=2),
                 retry_policy=FETCH_RETRY,

@@ -94,8 +94,7 @@ class SimStore:
 
     def get(self, system: str, plant: str, kind: str, key: str) -> dict[str, Any] | None:
         with Session(self.engine) as session:
-            row = session.get(SimObject, (system, plant, kind, key))
-            return json.loads(row.data) if row else None
+            return self.read(session, system, plant, kind, key)
 
     def page(
         self,
@@ -124,12 +123,7 @@ class SimStore:
 
     def all_docs(self, system: str, plant: str, kind: str) -> list[dict[str, Any]]:
         with Session(self.engine) as session:
-            rows = session.exec(
-                select(SimObject.data).where(
-                    SimObject.system == system, SimObject.plant == plant, SimObject.kind == kind
-                )
-            ).all()
-        return [json.loads(data) for data in rows]
+            return self.find(session, system, plant, kind)
 
     def put(
         self, session: Session, system: str, plant: str, kind: str, key: str, doc: dict
