@@ -35,13 +35,14 @@ class AssessmentActivities:
                 "the digital thread is empty: no sync has committed yet", type="ThreadEmpty"
             )
         try:
-            report = assess(inp.change_id, inp.request, index)
+            report = await asyncio.to_thread(assess, inp.change_id, inp.request, index)
         except ChangeRejectedError as exc:
             raise ApplicationError(
                 str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True
             ) from exc
         report_id = artifact_id(inp.change_id, "impact", inp.revision)
-        save_artifact(
+        await asyncio.to_thread(
+            save_artifact,
             self.deps.engine,
             artifact=report_id,
             change_id=inp.change_id,

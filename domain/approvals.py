@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.change_request import ChangeRequest, ChangeType
 from domain.impact import ImpactKind, ImpactReport
+from domain.signing import Signature
 
 
 class Role(StrEnum):
@@ -47,7 +48,8 @@ class RequiredApproval(BaseModel):
 
 
 class ApprovalDecision(BaseModel):
-    """A person's decision, as it reaches the workflow in a signal."""
+    """A person's decision, as the API signs it and sends it to the workflow (an Update whose id
+    is the approval id). `change_id` and `revision` bind it to one revision of one change."""
 
     approval_id: str = Field(min_length=1, max_length=100)
     decision: Decision
@@ -56,6 +58,9 @@ class ApprovalDecision(BaseModel):
     approver: str
     comment: str = ""
     decided_at: datetime
+    change_id: str = ""
+    revision: int | None = None
+    signature: Signature | None = None
 
     def slot(self) -> tuple[str, str | None]:
         return (self.role.value, self.plant)

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from domain.approvals import RequiredApproval
+from domain.approvals import RequiredApproval, Role
 from domain.change_request import ChangeRequest
 from domain.impact import ImpactSummary
 from domain.rollout import RolloutTask
+from domain.signing import Signature
 from domain.stages import ChangeStage
 
 
@@ -19,6 +20,11 @@ class ChangeInput(BaseModel):
     change_id: str
     request: ChangeRequest
     submitted_by: str
+    chain_key: str | None = Field(
+        default=None,
+        description="Owner key of the change's audit chain, reserved by the API with the id; "
+        "a run whose key differs cannot write to the chain (ids are never reused).",
+    )
 
 
 class ChangeOutcome(BaseModel):
@@ -60,6 +66,7 @@ class VerifyResult(BaseModel):
 class AuditInput(BaseModel):
     change_id: str
     event_key: str
+    chain_key: str | None = None
     actor: str
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
@@ -72,15 +79,37 @@ class ResolveAction(StrEnum):
 
 
 class Resolution(BaseModel):
+    """A person's answer to a task on hold, signed by the API (`hold_id` binds it to one hold)."""
+
     task_id: str
     action: ResolveAction
     by: str
     comment: str = ""
+    resolution_id: str = ""
+    hold_id: int | None = None
+    role: Role | None = None
+    plant: str | None = None
+    signature: Signature | None = None
 
 
 class CancelRequest(BaseModel):
+    """Cancel the change: what was applied is rolled back. Signed by the API; `by` is
+    "temporal" when the cancellation was requested in Temporal itself (Web UI, CLI)."""
+
     by: str
     reason: str = ""
+    cancel_id: str = ""
+    role: Role | None = None
+    signature: Signature | None = None
+
+
+class InputReceipt(BaseModel):
+    """What the workflow answers to an accepted decision, resolution or cancel."""
+
+    input_id: str
+    recorded: str
+    stage: ChangeStage
+    revision: int
 
 
 class SyncRequest(BaseModel):

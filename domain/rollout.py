@@ -46,6 +46,8 @@ class RolloutTask(BaseModel):
         default_factory=dict, description="State read before the write, for compensation."
     )
     verified: bool | None = None
+    skipped_by: str | None = None
+    skip_reason: str | None = None
 
 
 def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
@@ -159,3 +161,38 @@ def compensation_order(tasks: list[RolloutTask]) -> list[RolloutTask]:
 def idempotency_key(change_id: str, task_id: str, step: str = "apply") -> str:
     """The business key every write of this task carries: same change and task, same key."""
     return f"{change_id}:{task_id}:{step}"
+
+
+def deviations(tasks: list[RolloutTask]) -> list[str]:
+    """What a change leaves inconsistent because tasks were skipped: each skipped task, who
+    skipped it and why, and the tasks applied on top of it (which now disagree with it)."""
+    by_id = {t.id: t for t in tasks}
+    dependents: dict[str, list[str]] = {t.id: [] for t in tasks}
+    for task in tasks:
+        for dep in task.depends_on:
+            if dep in dependents:
+                dependents[dep].append(task.id)
+    lines = []
+    for task in tasks:
+        if task.status != TaskStatus.skipped:
+            continue
+        line = (
+            f"{task.id} skipped by {task.skipped_by or 'unknown'}"
+            + (f" ({task.skip_reason})" if task.skip_reason else "")
+            + f": {task.summary} was not applied"
+        )
+        applied, stack, seen = [], list(dependents[task.id]), set()
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if by_id[current].status == TaskStatus.done:
+                applied.append(current)
+            stack.extend(dependents[current])
+        if applied:
+            line += "; applied on top of it, and now inconsistent with it: " + ", ".join(
+                sorted(applied)
+            )
+        lines.append(line)
+    return lines

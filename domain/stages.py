@@ -13,6 +13,7 @@ class ChangeStage(StrEnum):
     rolling_out = "rolling_out"
     verifying = "verifying"
     completed = "completed"
+    completed_with_deviations = "completed_with_deviations"
     rejected = "rejected"
     cancelled = "cancelled"
     rolled_back = "rolled_back"
@@ -20,7 +21,13 @@ class ChangeStage(StrEnum):
 
 
 FINAL_STAGES: frozenset[ChangeStage] = frozenset(
-    {ChangeStage.completed, ChangeStage.rejected, ChangeStage.cancelled, ChangeStage.rolled_back}
+    {
+        ChangeStage.completed,
+        ChangeStage.completed_with_deviations,
+        ChangeStage.rejected,
+        ChangeStage.cancelled,
+        ChangeStage.rolled_back,
+    }
 )
 
 

@@ -25,6 +25,7 @@ class Hold(BaseModel):
     task_id: str
     error: str
     since: datetime
+    hold_id: int = Field(default=0, description="Resolutions name the hold they answer.")
 
 
 class ChangeState(BaseModel):
@@ -44,3 +45,12 @@ class ChangeState(BaseModel):
     hold: Hold | None = None
     history: list[StageEntry] = Field(default_factory=list)
     outcome: str = ""
+    deviations: list[str] = Field(
+        default_factory=list,
+        description="What was skipped and what is inconsistent because of it.",
+    )
+    refused: list[str] = Field(
+        default_factory=list,
+        description="Human input the workflow refused (unsigned, forged, replayed), with why.",
+    )
+    alert: str = Field(default="", description="A problem the change is waiting out (retrying).")

@@ -12,9 +12,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from store.tables import AuditRow
+from store.tables import AuditRow, ChangeRow
 
 GENESIS = "0" * 64
+
+
+class ChainOwnedError(ValueError):
+    """The change id's audit chain belongs to another change (a reused id)."""
 
 
 class AuditEvent(BaseModel):
@@ -36,10 +40,43 @@ class AuditVerification(BaseModel):
 
 
 def _digest(
-    prev_hash: str, change_id: str, seq: int, at: datetime, actor: str, action: str, detail: str
+    prev_hash: str,
+    change_id: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    detail: str,
+    chain_key: str | None = None,
 ) -> str:
-    material = "|".join([prev_hash, change_id, str(seq), at.isoformat(), actor, action, detail])
-    return hashlib.sha256(material.encode()).hexdigest()
+    parts = [prev_hash, change_id, str(seq), at.isoformat(), actor, action, detail]
+    if chain_key is not None:  # chains written before chain keys existed verify as they were
+        parts.append(chain_key)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _claim_chain(
+    session: Session, change_id: str, chain_key: str, actor: str, at: datetime
+) -> None:
+    """The chain belongs to the change registered under this id; a run that was started in
+    Temporal without the API registers itself here with its first event."""
+    owner = session.get(ChangeRow, change_id)
+    if owner is None:
+        session.add(
+            ChangeRow(
+                change_id=change_id,
+                chain_key=chain_key,
+                submitted_by=actor,
+                created_at=at,
+                source="temporal",
+            )
+        )
+        session.flush()
+    elif owner.chain_key != chain_key:
+        raise ChainOwnedError(
+            f"change id {change_id} belongs to another change (submitted by "
+            f"{owner.submitted_by}); this run may not write to its audit trail"
+        )
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -55,8 +92,10 @@ def append_event(
     action: str,
     detail: dict[str, Any],
     at: datetime | None = None,
+    chain_key: str | None = None,
 ) -> AuditEvent:
-    """Append one event; the same event_key appends nothing the second time."""
+    """Append one event; the same event_key appends nothing the second time. With a chain key,
+    the event is refused (ChainOwnedError) unless the change id's chain belongs to that key."""
     at = _as_utc(at or datetime.now(UTC))
     body = json.dumps(detail, sort_keys=True, default=str)
     for _attempt in range(5):
@@ -64,6 +103,8 @@ def append_event(
             existing = session.exec(select(AuditRow).where(AuditRow.event_key == event_key)).first()
             if existing is not None:
                 return _to_event(existing)
+            if chain_key is not None:
+                _claim_chain(session, change_id, chain_key, actor, at)
             last = session.exec(
                 select(AuditRow)
                 .where(AuditRow.change_id == change_id)
@@ -75,12 +116,13 @@ def append_event(
                 change_id=change_id,
                 seq=seq,
                 event_key=event_key,
+                chain_key=chain_key,
                 at=at,
                 actor=actor,
                 action=action,
                 detail=body,
                 prev_hash=prev,
-                hash=_digest(prev, change_id, seq, at, actor, action, body),
+                hash=_digest(prev, change_id, seq, at, actor, action, body, chain_key),
             )
             session.add(row)
             try:
@@ -109,6 +151,9 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
         rows = session.exec(
             select(AuditRow).where(AuditRow.change_id == change_id).order_by(AuditRow.seq)
         ).all()
+    keys = {row.chain_key for row in rows if row.chain_key is not None}
+    if len(keys) > 1:
+        problems.append(f"the chain mixes events of {len(keys)} different changes")
     for expected_seq, row in enumerate(rows, start=1):
         if row.seq != expected_seq:
             problems.append(f"event {expected_seq} is missing (found {row.seq})")
@@ -122,6 +167,7 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
             row.actor,
             row.action,
             row.detail,
+            row.chain_key,
         )
         if digest != row.hash:
             problems.append(f"event {row.seq} ({row.action}) was altered")

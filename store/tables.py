@@ -18,6 +18,19 @@ class ArtifactRow(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ChangeRow(SQLModel, table=True):
+    """Every change id ever used, with the key that owns its audit chain: ids are never reused."""
+
+    __tablename__ = "change_registry"
+
+    change_id: str = Field(primary_key=True)
+    chain_key: str
+    submitted_by: str
+    title: str = ""
+    created_at: datetime
+    source: str = Field(default="api", description="api, or temporal for a run started there")
+
+
 class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (UniqueConstraint("change_id", "seq"), UniqueConstraint("event_key"))
@@ -26,6 +39,9 @@ class AuditRow(SQLModel, table=True):
     change_id: str = Field(index=True)
     seq: int
     event_key: str = Field(description="Idempotency key: a retried write records once.")
+    chain_key: str | None = Field(
+        default=None, description="The change's chain owner (see ChangeRow); in every hash."
+    )
     at: datetime
     actor: str
     action: str

@@ -18,8 +18,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.approvals import ApprovalDecision, Decision, RequiredApproval
+from domain.signing import DECISION, M, SigningKey, signed
 from domain.stages import ChangeStage
 from domain.state import ChangeState
+from tests.conftest import TEST_KEYRING
 from workflows.change_workflow import ChangeWorkflow
 from workflows.search_attributes import cli_flags, indexed_types
 
@@ -96,3 +98,25 @@ def decision_for(
         comment=comment,
         decided_at=datetime.now(UTC),
     )
+
+
+def signed_decision(
+    change_id: str,
+    required: RequiredApproval,
+    approver: str,
+    decision: Decision = Decision.approve,
+    *,
+    approval_id: str | None = None,
+    comment: str = "",
+    revision: int = 1,
+    key: SigningKey | None = None,
+) -> ApprovalDecision:
+    """A decision as the API sends it: bound to the change and revision, signed."""
+    unsigned = decision_for(required, approver, decision, approval_id, comment).model_copy(
+        update={"change_id": change_id, "revision": revision}
+    )
+    return signed(DECISION, change_id, unsigned, key or TEST_KEYRING.active)
+
+
+def signed_input(change_id: str, kind: str, message: M, key: SigningKey | None = None) -> M:
+    return signed(kind, change_id, message, key or TEST_KEYRING.active)

@@ -6,22 +6,25 @@ the approvals and the rollout plan the real system would produce.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.assessment import summarize
 from connectors.sim.seed import build_demo_thread
-from domain.approvals import Decision, required_approvals
+from domain.approvals import Decision, RequiredApproval, Role, required_approvals
 from domain.messages import (
     AssessInput,
     AssessResult,
@@ -40,9 +43,17 @@ from domain.messages import (
     VerifyResult,
 )
 from domain.rollout import TaskStatus, plan_rollout
+from domain.signing import CANCEL, RESOLUTION, Keyring
 from domain.stages import ChangeStage
 from tests.fixtures_data import assess_demo, bracket_request
-from tests.helpers import at_stage, decision_for, start_time_skipping, wait_for
+from tests.helpers import (
+    at_stage,
+    decision_for,
+    signed_decision,
+    signed_input,
+    start_time_skipping,
+    wait_for,
+)
 from workflows.change_workflow import ChangeWorkflow
 from workflows.queues import plant_queue
 from workflows.thread_sync import ThreadSyncWorkflow
@@ -70,6 +81,13 @@ class Fakes:
     fail_once: set[str] = field(default_factory=set)
     fail_always: set[str] = field(default_factory=set)
     verify_bad: set[str] = field(default_factory=set)
+    verify_error: set[str] = field(default_factory=set)
+    blocked: set[str] = field(default_factory=set)
+    started: list[str] = field(default_factory=list)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    audit_outage: int = 0
+    audit_attempts: int = 0
+    sync_broken: bool = False
     syncs: int = 0
 
     def activities(self) -> list:
@@ -85,6 +103,9 @@ class Fakes:
         @activity.defn(name="apply_task")
         async def apply_task(inp: TaskInput) -> TaskResult:
             task_id = inp.task.id
+            self.started.append(task_id)
+            if task_id in self.blocked:
+                await self.gate.wait()
             if task_id in self.fail_always or task_id in self.fail_once:
                 self.fail_once.discard(task_id)
                 raise ApplicationError(
@@ -100,15 +121,26 @@ class Fakes:
 
         @activity.defn(name="verify_task")
         async def verify_task(inp: TaskInput) -> VerifyResult:
+            if inp.task.id in self.verify_error:
+                raise ApplicationError("QMS read-back refused", non_retryable=True)
             ok = inp.task.id not in self.verify_bad
             return VerifyResult(task_id=inp.task.id, ok=ok, detail="read back")
 
         @activity.defn(name="record_audit")
         async def record_audit(inp: AuditInput) -> None:
-            self.audits.append(inp)
+            self.audit_attempts += 1
+            if self.audit_outage > 0:
+                self.audit_outage -= 1
+                raise ApplicationError(
+                    "database is locked", next_retry_delay=timedelta(milliseconds=20)
+                )
+            if inp.event_key not in {a.event_key for a in self.audits}:
+                self.audits.append(inp)
 
         @activity.defn(name="thread_sync_begin")
         async def sync_begin(request: SyncRequest) -> SyncPlan:
+            if self.sync_broken:
+                raise ApplicationError("PLM is down", non_retryable=True)
             return SyncPlan(sync_id="sync-test", sources=[])
 
         @activity.defn(name="thread_sync_fetch")
@@ -178,13 +210,61 @@ async def start(client: Client, queue: str, **overrides: object):
     )
 
 
+def actions(fakes: Fakes) -> list[str]:
+    return [a.action for a in fakes.audits]
+
+
+async def decide(handle, required: RequiredApproval, approver: str, **kwargs):
+    decision = signed_decision(handle.id, required, approver, **kwargs)
+    return await handle.execute_update(
+        ChangeWorkflow.submit_decision, decision, id=decision.approval_id
+    )
+
+
 async def approve_all(handle, approver_prefix: str = "approver") -> None:
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     for required in state.approvals.required:
-        await handle.signal(
-            ChangeWorkflow.decide,
-            decision_for(required, f"{approver_prefix}.{required.role.value}"),
+        await decide(
+            handle,
+            required,
+            f"{approver_prefix}.{required.role.value}",
+            revision=state.revision,
         )
+
+
+async def resolve(handle, action: ResolveAction, role: Role = Role.admin, **kwargs):
+    state = await handle.query(ChangeWorkflow.state)
+    resolution = Resolution(
+        task_id=kwargs.pop("task_id", state.hold.task_id),
+        action=action,
+        by=kwargs.pop("by", "ops.admin"),
+        role=role,
+        resolution_id=uuid.uuid4().hex,
+        hold_id=state.hold.hold_id,
+        **kwargs,
+    )
+    signed = signed_input(handle.id, RESOLUTION, resolution)
+    return await handle.execute_update(ChangeWorkflow.resolve_hold, signed, id=uuid.uuid4().hex)
+
+
+async def cancel(handle, by: str = "maria.engineer", role: Role = Role.analyst):
+    request = CancelRequest(by=by, role=role, cancel_id=uuid.uuid4().hex, reason="test")
+    signed = signed_input(handle.id, CANCEL, request)
+    return await handle.execute_update(ChangeWorkflow.request_cancel, signed, id=request.cancel_id)
+
+
+def refusal_type(err: WorkflowUpdateFailedError) -> str | None:
+    cause = err.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+async def workflow_task_failures(handle) -> list[str]:
+    history = await handle.fetch_history()
+    return [
+        str(e.workflow_task_failed_event_attributes.failure.message)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
 
 
 async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
@@ -218,12 +298,15 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
         ChangeStage.verifying,
         ChangeStage.completed,
     ]
-    actions = [a.action for a in fakes.audits]
     await record_history(handle, "completed")
-    assert actions.count("approval.approve") == 5
-    assert actions.index("thread.synced") < actions.index("stage.awaiting_approval")
+    assert actions(fakes).count("approval.approve") == 5
+    assert actions(fakes).index("thread.synced") < actions(fakes).index("stage.awaiting_approval")
     assert fakes.syncs == 1
-    assert actions.count("task.applied") == len(final.tasks)
+    assert actions(fakes).count("task.applied") == len(final.tasks)
+    assert all(a.chain_key for a in fakes.audits)
+    assert len({a.chain_key for a in fakes.audits}) == 1
+    received = final.approvals.received
+    assert all(d.signature is not None and d.change_id == handle.id for d in received)
 
 
 async def test_rejection_ends_the_change_without_writes(harness) -> None:
@@ -231,51 +314,110 @@ async def test_rejection_ends_the_change_without_writes(harness) -> None:
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     quality = next(r for r in state.approvals.required if r.role.value == "quality")
-    await handle.signal(
-        ChangeWorkflow.decide,
-        decision_for(quality, "qa.lee", Decision.reject, comment="FAI plan missing"),
-    )
+    receipt = await decide(handle, quality, "qa.lee", decision=Decision.reject, comment="no FAI")
+    assert receipt.recorded == "reject recorded"
     result = await handle.result()
     assert result.stage == ChangeStage.rejected
-    assert "qa.lee" in result.outcome and "FAI plan missing" in result.outcome
+    assert "qa.lee" in result.outcome and "no FAI" in result.outcome
     assert fakes.applied == []
 
 
-async def test_duplicate_approval_signal_is_recorded_once(harness) -> None:
+async def test_a_retried_decision_is_recorded_once_and_a_reused_id_is_refused(harness) -> None:
     client, queue, fakes = harness
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
-    engineering = state.approvals.required[0]
-    decision = decision_for(engineering, "eng.kim", approval_id="appr-1")
-    for _ in range(3):
-        await handle.signal(ChangeWorkflow.decide, decision)
-    state = await wait_for(handle, lambda s: len(s.approvals.received) == 1)
-    await handle.signal(ChangeWorkflow.decide, decision)
+    engineering, quality = state.approvals.required[0], state.approvals.required[1]
+    decision = signed_decision(handle.id, engineering, "eng.kim", approval_id="appr-1")
+    receipts = [
+        await handle.execute_update(ChangeWorkflow.submit_decision, decision, id="appr-1")
+        for _ in range(3)
+    ]
+    assert {r.input_id for r in receipts} == {"appr-1"}
+    # the same approval id under another Update id (a replayed signed decision): refused
+    replay = signed_decision(handle.id, quality, "qa.lee", approval_id="appr-1")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ChangeWorkflow.submit_decision, replay, id="other")
+    assert refusal_type(refused.value) == "Conflict"
     state = await handle.query(ChangeWorkflow.state)
     assert [d.approval_id for d in state.approvals.received] == ["appr-1"]
-    assert [a.action for a in fakes.audits].count("approval.approve") == 1
-    await handle.signal(ChangeWorkflow.cancel, CancelRequest(by="maria.engineer"))
+    assert actions(fakes).count("approval.approve") == 1
+    await cancel(handle)
     assert (await handle.result()).stage == ChangeStage.cancelled
 
 
-async def test_requester_cannot_approve_and_unrequired_roles_do_not_count(harness) -> None:
+async def test_decisions_that_do_not_count_are_refused_before_history(harness) -> None:
     client, queue, _fakes = harness
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     engineering = state.approvals.required[0]
-    await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "maria.engineer"))
-    from domain.approvals import RequiredApproval, Role
-
-    await handle.signal(
-        ChangeWorkflow.decide,
-        decision_for(RequiredApproval(role=Role.production, plant="BRN"), "brn.boss"),
-    )
-    state = await wait_for(handle, lambda s: len(s.approvals.ignored) == 2)
-    assert state.approvals.received == []
-    assert "requested this change" in state.approvals.ignored[0]
-    assert "no production (BRN) approval is required" in state.approvals.ignored[1]
-    await handle.signal(ChangeWorkflow.cancel, CancelRequest(by="maria.engineer"))
+    cases = {
+        "Forbidden": dict(required=engineering, approver="maria.engineer"),
+        "Conflict": dict(
+            required=RequiredApproval(role=Role.production, plant="BRN"), approver="brn.boss"
+        ),
+    }
+    for expected, case in cases.items():
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await decide(handle, case["required"], case["approver"])
+        assert refusal_type(refused.value) == expected
+    with pytest.raises(WorkflowUpdateFailedError) as stale:
+        await decide(handle, engineering, "eng.kim", revision=2)
+    assert "revision" in str(stale.value.cause)
+    history = await handle.fetch_history()
+    updates = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert updates == []  # refused by the validator: nothing entered history
+    assert (await handle.query(ChangeWorkflow.state)).approvals.received == []
+    await cancel(handle)
     assert (await handle.result()).stage == ChangeStage.cancelled
+
+
+async def test_forged_input_is_refused_and_audited(harness) -> None:
+    """Defect 1: a decision sent straight to Temporal (a signal, an unsigned Update, one signed
+    with another key, or one signed for another change) never counts, and is audited."""
+    client, queue, fakes = harness
+    handle = await start(client, queue)
+    state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
+    engineering = state.approvals.required[0]
+    await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "eng.kim"))
+    forgeries = [
+        decision_for(engineering, "eng.kim").model_copy(
+            update={"change_id": handle.id, "revision": 1}
+        ),
+        signed_decision(
+            handle.id,
+            engineering,
+            "eng.kim",
+            key=Keyring.from_secrets("an-attackers-own-key-0123456789").active,
+        ),
+        signed_decision("ECO-other", engineering, "eng.kim").model_copy(
+            update={"change_id": handle.id}
+        ),
+    ]
+    tampered = signed_decision(handle.id, engineering, "eng.kim")
+    forgeries.append(tampered.model_copy(update={"approver": "ceo"}))
+    for forged in forgeries:
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ChangeWorkflow.submit_decision, forged, id=forged.approval_id
+            )
+        assert refusal_type(refused.value) == "Unsigned"
+    state = await wait_for(handle, lambda s: len(s.refused) == 5)
+    assert state.approvals.received == []
+    refusals = [a for a in fakes.audits if a.action == "input.refused"]
+    assert len(refusals) == 5
+    assert {a.actor for a in refusals} == {"unverified"}
+    assert refusals[0].detail["kind"] == "signal:decide"
+    assert all(a.detail["claimed_by"] in ("eng.kim", "ceo") for a in refusals)
+    # signals for resolve and cancel are refused the same way
+    await handle.signal(ChangeWorkflow.cancel, CancelRequest(by="maria.engineer"))
+    state = await wait_for(handle, lambda s: len(s.refused) == 6)
+    assert state.stage == ChangeStage.awaiting_approval
+    await approve_all(handle)
+    assert (await handle.result()).stage == ChangeStage.completed
 
 
 async def test_failed_task_holds_then_retry_completes(harness) -> None:
@@ -285,14 +427,55 @@ async def test_failed_task_holds_then_retry_completes(harness) -> None:
     await approve_all(handle)
     state = await wait_for(handle, at_stage(ChangeStage.on_hold))
     assert state.hold is not None and state.hold.task_id == "MTY.ERP.mbom.100-200"
-    await handle.signal(
-        ChangeWorkflow.resolve,
-        Resolution(task_id=state.hold.task_id, action=ResolveAction.retry, by="ops"),
-    )
+    # production of another plant may not answer MTY's hold
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await resolve(handle, ResolveAction.retry, role=Role.production, plant="DET")
+    assert refusal_type(refused.value) == "Forbidden"
+    await resolve(handle, ResolveAction.retry, role=Role.production, plant="MTY", by="mty.prod")
     result = await handle.result()
     assert result.stage == ChangeStage.completed
     assert fakes.applied.count("MTY.ERP.mbom.100-200") == 1
     await record_history(handle, "hold_then_retry")
+
+
+async def test_skip_needs_the_plant_and_a_comment_and_ends_with_deviations(harness) -> None:
+    """Defect 5: a skipped task is not verified, and the change says what is inconsistent."""
+    client, queue, fakes = harness
+    fakes.fail_always.add("MTY.ERP.mbom.100-200")
+    handle = await start(client, queue)
+    await approve_all(handle)
+    await wait_for(handle, at_stage(ChangeStage.on_hold))
+    with pytest.raises(WorkflowUpdateFailedError) as no_comment:
+        await resolve(handle, ResolveAction.skip, role=Role.production, plant="MTY")
+    assert refusal_type(no_comment.value) == "InvalidInput"
+    with pytest.raises(WorkflowUpdateFailedError) as other_plant:
+        await resolve(
+            handle, ResolveAction.skip, role=Role.production, plant="DET", comment="not mine"
+        )
+    assert refusal_type(other_plant.value) == "Forbidden"
+    with pytest.raises(WorkflowUpdateFailedError) as quality:
+        await resolve(handle, ResolveAction.skip, role=Role.quality, comment="no")
+    assert refusal_type(quality.value) == "Forbidden"
+    await resolve(
+        handle,
+        ResolveAction.skip,
+        role=Role.production,
+        plant="MTY",
+        by="mty.prod",
+        comment="MTY ERP frozen until month end",
+    )
+    result = await handle.result()
+    assert result.stage == ChangeStage.completed_with_deviations
+    state = await handle.query(ChangeWorkflow.state)
+    skipped = next(t for t in state.tasks if t.id == "MTY.ERP.mbom.100-200")
+    assert skipped.status == TaskStatus.skipped and skipped.verified is False
+    assert len(state.deviations) == 1
+    deviation = state.deviations[0]
+    assert "mty.prod" in deviation and "MTY ERP frozen" in deviation
+    assert "MTY.MES.wi.WI-MTY-500-100-10" in deviation  # applied on top of the skipped MBOM
+    assert "MTY.ERP.mbom.100-200" in result.outcome
+    verified = next(a for a in fakes.audits if a.action == "change.verified")
+    assert verified.detail["not_verified"] == {"MTY.ERP.mbom.100-200": "skipped"}
 
 
 async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
@@ -300,16 +483,8 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
     fakes.fail_always.add("MTY.QMS.plan.IP-MTY-100-200")
     handle = await start(client, queue)
     await approve_all(handle)
-    state = await wait_for(handle, at_stage(ChangeStage.on_hold))
-    await handle.signal(
-        ChangeWorkflow.resolve,
-        Resolution(
-            task_id=state.hold.task_id,
-            action=ResolveAction.rollback,
-            by="ops",
-            comment="supplier tooling not ready",
-        ),
-    )
+    await wait_for(handle, at_stage(ChangeStage.on_hold))
+    await resolve(handle, ResolveAction.rollback, comment="supplier tooling not ready")
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
     await record_history(handle, "hold_then_rollback")
@@ -324,14 +499,16 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
     }
 
 
-async def test_verification_mismatch_rolls_back(harness) -> None:
+async def test_verification_mismatch_or_error_rolls_back(harness) -> None:
     client, queue, fakes = harness
     fakes.verify_bad.add("DET.MES.wi.WI-DET-500-100-10")
+    fakes.verify_error.add("MTY.QMS.plan.IP-MTY-100-200")
     handle = await start(client, queue)
     await approve_all(handle)
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
     assert "verification failed" in result.outcome
+    assert "could not read back" in result.outcome  # defect 7: an error is a failed check
     assert len(fakes.compensated) == len(fakes.applied)
 
 
@@ -340,13 +517,89 @@ async def test_request_changes_reassesses_and_voids_earlier_approvals(harness) -
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     engineering, quality = state.approvals.required[0], state.approvals.required[1]
-    await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "eng.kim"))
-    await handle.signal(
-        ChangeWorkflow.decide, decision_for(quality, "qa.lee", Decision.request_changes)
+    await decide(handle, engineering, "eng.kim")
+    await decide(
+        handle, quality, "qa.lee", decision=Decision.request_changes, comment="add torque spec"
     )
     state = await wait_for(
         handle, lambda s: s.revision == 2 and s.stage == ChangeStage.awaiting_approval
     )
     assert state.approvals.received == []
+    with pytest.raises(WorkflowUpdateFailedError):  # a decision for revision 1 is stale now
+        await decide(handle, engineering, "eng.kim", revision=1)
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
+
+
+async def test_temporal_cancellation_mid_rollout_rolls_back_what_was_applied(harness) -> None:
+    """Defect 4: 'Request Cancellation' in the Web UI during rollout undoes every write, the
+    one in flight included, and the change ends rolled back, audited, Canceled in Temporal."""
+    client, queue, fakes = harness
+    fakes.blocked.add("MTY.ERP.mbom.100-200")
+    handle = await start(client, queue)
+    await approve_all(handle)
+    await wait_for(handle, lambda s: any(t.status == TaskStatus.running for t in s.tasks))
+    for _ in range(100):
+        if "MTY.ERP.mbom.100-200" in fakes.started:
+            break
+        await asyncio.sleep(0.05)
+    await handle.cancel()
+    await asyncio.sleep(0.5)
+    fakes.gate.set()  # the write in flight finishes after the cancellation request
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
+    state = await handle.query(ChangeWorkflow.state)
+    assert state.stage == ChangeStage.rolled_back
+    assert "MTY.ERP.mbom.100-200" in fakes.applied
+    assert sorted(fakes.compensated) == sorted(fakes.applied)
+    assert fakes.compensated[-1] == "PLM.release.100-200"
+    assert "cancel_requested" in " ".join(actions(fakes))
+    requested = next(a for a in fakes.audits if a.action == "change.cancel_requested")
+    assert requested.actor == "temporal"
+    assert actions(fakes)[-1] == "stage.rolled_back"
+
+
+async def test_temporal_cancellation_before_rollout_cancels(harness) -> None:
+    client, queue, fakes = harness
+    handle = await start(client, queue)
+    await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    state = await handle.query(ChangeWorkflow.state)
+    assert state.stage == ChangeStage.cancelled and "temporal" in state.outcome
+    assert fakes.applied == [] and fakes.compensated == []
+
+
+async def test_cancel_through_the_update_needs_the_requester_or_admin(harness) -> None:
+    client, queue, fakes = harness
+    handle = await start(client, queue)
+    await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await cancel(handle, by="qa.lee", role=Role.quality)
+    assert refusal_type(refused.value) == "Forbidden"
+    receipt = await cancel(handle, by="ops.admin", role=Role.admin)
+    assert receipt.recorded == "cancel accepted"
+    assert (await handle.result()).stage == ChangeStage.cancelled
+    assert "change.cancel_requested" in actions(fakes)
+
+
+async def test_store_outage_and_failed_sync_are_waited_out(env, harness) -> None:
+    """Defect 7: audit writes keep trying (with an alert) and a failing thread sync falls back
+    to the last good thread; neither fails a change."""
+    client, queue, fakes = harness
+    fakes.sync_broken = True
+    fakes.audit_outage = 12  # more than two activities' retries: the workflow waits it out
+    handle = await start(client, queue)
+    state = await wait_for(handle, lambda s: bool(s.alert))
+    assert "audit store is unavailable" in state.alert
+    for _ in range(3):
+        await env.sleep(timedelta(seconds=31))  # the pause between tries
+    state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
+    assert state.alert == ""
+    assert "thread.sync_failed" in actions(fakes)
+    await approve_all(handle)
+    assert (await handle.result()).stage == ChangeStage.completed
+    assert fakes.audit_attempts > 12
+    assert await workflow_task_failures(handle) == []

@@ -18,7 +18,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_committed() -> None:
-    assert len(HISTORIES) >= 6  # v1-*: before the thread sync step (workflow.patched)
+    assert len(HISTORIES) >= 9  # v1-*: before thread sync; v2-*: before signed input
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

@@ -1,0 +1,118 @@
+"""The rules for human input a change accepts: decisions, resolutions of a task on hold, cancels.
+
+Each check returns None when the input counts, or a `Refusal` saying why not and what kind of
+refusal it is (the API answers 403 for `forbidden`, 409 for `conflict`, 422 for `invalid`).
+The workflow's Update validators and handlers call these; so does nothing else, so the rules
+cannot drift between the API and the workflow. Pure.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role
+from domain.messages import CancelRequest, Resolution, ResolveAction
+from domain.rollout import RolloutTask
+from domain.stages import ChangeStage, is_final
+from domain.state import ChangeState
+
+
+class RefusalKind(StrEnum):
+    forbidden = "Forbidden"
+    conflict = "Conflict"
+    invalid = "InvalidInput"
+    unsigned = "Unsigned"
+
+
+class Refusal(BaseModel):
+    kind: RefusalKind
+    message: str
+
+
+def _forbidden(message: str) -> Refusal:
+    return Refusal(kind=RefusalKind.forbidden, message=message)
+
+
+def _conflict(message: str) -> Refusal:
+    return Refusal(kind=RefusalKind.conflict, message=message)
+
+
+def decision_refusal(state: ChangeState, decision: ApprovalDecision) -> Refusal | None:
+    """A decision counts when the change awaits it, for this revision, from someone else than
+    the requester or submitter, for a slot that is required and not yet decided."""
+    label = RequiredApproval(role=decision.role, plant=decision.plant).label()
+    if decision.approver in (state.requested_by, state.submitted_by):
+        who = "requested" if decision.approver == state.requested_by else "submitted"
+        return _forbidden(f"{decision.approver} {who} this change and cannot decide on it")
+    if state.stage != ChangeStage.awaiting_approval:
+        return _conflict(f"change {state.change_id} is {state.stage.value}, not awaiting approval")
+    if decision.revision is not None and decision.revision != state.revision:
+        return _conflict(
+            f"the decision is for revision {decision.revision}; the change is at revision "
+            f"{state.revision} now"
+        )
+    approvals = state.approvals
+    if any(d.approval_id == decision.approval_id for d in approvals.received):
+        return _conflict(f"approval {decision.approval_id} was already recorded")
+    if decision.slot() not in {r.slot() for r in approvals.required}:
+        wanted = ", ".join(r.label() for r in approvals.required)
+        return _conflict(f"no {label} approval is required for this change (required: {wanted})")
+    if any(d.slot() == decision.slot() for d in approvals.received):
+        return _conflict(f"the {label} decision was already given")
+    if decision.decision != Decision.approve and not decision.comment.strip():
+        return Refusal(
+            kind=RefusalKind.invalid,
+            message=f"a {decision.decision.value} decision needs a comment saying why",
+        )
+    return None
+
+
+def may_resolve(role: Role | None, plant: str | None, task: RolloutTask) -> str | None:
+    """Who may answer a held task: admin; engineering (central, or of the task's plant);
+    production of the task's plant. None when allowed, else why not."""
+    if role == Role.admin:
+        return None
+    if role == Role.engineering and (plant is None or plant == task.plant):
+        return None
+    if role == Role.production and task.plant is not None and plant == task.plant:
+        return None
+    where = f"plant {task.plant}" if task.plant else "a central system"
+    return (
+        f"task {task.id} belongs to {where}: only admin, engineering"
+        + (f" or production of {task.plant}" if task.plant else "")
+        + " may resolve it"
+    )
+
+
+def resolution_refusal(state: ChangeState, resolution: Resolution) -> Refusal | None:
+    hold = state.hold
+    if state.stage != ChangeStage.on_hold or hold is None:
+        return _conflict(f"change {state.change_id} is {state.stage.value}, not on hold")
+    if hold.task_id != resolution.task_id:
+        return _conflict(f"task {hold.task_id} is on hold, not {resolution.task_id}")
+    if resolution.hold_id is not None and resolution.hold_id != hold.hold_id:
+        return _conflict(
+            f"the resolution answers an earlier hold of {hold.task_id}; it is on hold again"
+        )
+    task = next((t for t in state.tasks if t.id == hold.task_id), None)
+    if task is None:  # a hold outside the task list (should not happen): only admin decides
+        return None if resolution.role == Role.admin else _forbidden("only admin may resolve this")
+    reason = may_resolve(resolution.role, resolution.plant, task)
+    if reason is not None:
+        return _forbidden(reason)
+    if resolution.action == ResolveAction.skip and not resolution.comment.strip():
+        return Refusal(
+            kind=RefusalKind.invalid,
+            message="skipping a task needs a comment: say why the plant may run without it",
+        )
+    return None
+
+
+def cancel_refusal(state: ChangeState, request: CancelRequest) -> Refusal | None:
+    if is_final(state.stage):
+        return _conflict(f"change {state.change_id} is already {state.stage.value}")
+    if request.role != Role.admin and request.by not in (state.requested_by, state.submitted_by):
+        return _forbidden("only the requester, the submitter or an admin can cancel")
+    return None

@@ -1,0 +1,120 @@
+"""What every part of ChangeWorkflow shares: the change's state, stage bookkeeping, the audit
+trail (a store outage is waited out, never turned into a failed change) and the Web UI details."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.change_details import details_markdown
+    from domain.messages import AuditInput, CancelRequest, ChangeOutcome, Resolution
+    from domain.rollout import RolloutTask
+    from domain.stages import ChangeStage
+    from domain.state import ChangeState, StageEntry
+    from workflows.search_attributes import CHANGE_STAGE
+
+CHAIN_OWNED = "ChainOwned"
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+    non_retryable_error_types=[CHAIN_OWNED],
+)
+STORE_OUTAGE_PAUSE = timedelta(seconds=30)
+
+
+class ChangeBase:
+    """State and bookkeeping; ChangeWorkflow's __init__ sets every attribute declared here."""
+
+    _state: ChangeState
+    _chain_key: str
+    _chain_refused: bool
+    _audit_seq: int
+    _holds: int
+    _used_inputs: set[str]
+    _resolution: Resolution | None
+    _cancel: CancelRequest | None
+    _inflight: dict[str, tuple[RolloutTask, Any, str]]
+
+    # -- stage bookkeeping --------------------------------------------------------------------
+    async def _finish(self, stage: ChangeStage, note: str) -> ChangeOutcome:
+        self._state.outcome = note
+        await self._set_stage(stage, note)
+        return self._outcome()
+
+    def _outcome(self) -> ChangeOutcome:
+        s = self._state
+        return ChangeOutcome(change_id=s.change_id, stage=s.stage, outcome=s.outcome)
+
+    async def _set_stage(self, stage: ChangeStage, note: str = "") -> None:
+        self._state.stage = stage
+        self._state.history.append(StageEntry(stage=stage, at=workflow.now(), note=note))
+        workflow.upsert_search_attributes([CHANGE_STAGE.value_set(stage.value)])
+        self._refresh_details()
+        await self._audit(f"stage.{stage.value}", "changeflow", {"note": note})
+
+    async def _audit(self, action: str, actor: str, detail: dict) -> None:
+        """Append to the audit trail; a store outage is waited out (with an alert in the
+        details), never turned into a failed change."""
+        if self._chain_refused:
+            return
+        self._audit_seq += 1
+        record = AuditInput(
+            change_id=self._state.change_id,
+            event_key=f"{self._state.change_id}:{workflow.info().run_id}:{self._audit_seq}",
+            chain_key=self._chain_key,
+            actor=actor,
+            action=action,
+            detail=detail,
+        )
+        while True:
+            try:
+                await asyncio.shield(
+                    workflow.start_activity(
+                        "record_audit",
+                        record,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=STORE_RETRY,
+                        summary=f"Audit: {action}",
+                    )
+                )
+                break
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == CHAIN_OWNED:
+                    self._chain_refused = True
+                    return
+                self._state.alert = f"the audit store is unavailable ({cause or err}); retrying"
+                self._refresh_details()
+                await workflow.sleep(STORE_OUTAGE_PAUSE)
+        self._clear_alert()
+
+    async def _wait_out(self, alert: str) -> None:
+        """Show the problem, then wait a while (or until cancelled) before trying again."""
+        self._state.alert = alert
+        self._refresh_details()
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._cancel is not None, timeout=STORE_OUTAGE_PAUSE
+            )
+
+    def _clear_alert(self) -> None:
+        if self._state.alert:
+            self._state.alert = ""
+            self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        workflow.set_current_details(details_markdown(self._state))
+
+    def _cancel_note(self) -> str:
+        cancel = self._cancel
+        if cancel is None:
+            return ""
+        return f"cancelled by {cancel.by}" + (f": {cancel.reason}" if cancel.reason else "")

@@ -1,0 +1,228 @@
+"""The rollout part of ChangeWorkflow: the task DAG wave by wave, holds for a person, rollback
+in reverse dependency order, verification by read-back, and what a Temporal cancellation does
+(writes in flight are let finish, then everything applied is undone)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.change_details import tasks_note
+    from domain.messages import CancelRequest, ResolveAction, TaskInput, TaskResult, VerifyResult
+    from domain.rollout import RolloutTask, TaskStatus, compensation_order, ready_tasks
+    from domain.stages import ChangeStage
+    from domain.state import Hold
+    from workflows.change_base import ChangeBase
+    from workflows.queues import queue_for
+
+INVALID_CHANGE = "InvalidChange"
+WRITE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["ConnectorRejected", INVALID_CHANGE],
+)
+COMPENSATE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=20,
+    non_retryable_error_types=["ConnectorRejected"],
+)
+CONNECTOR_HEARTBEAT = timedelta(seconds=10)  # a lost worker's task is retried this soon
+
+
+class ChangeRollout(ChangeBase):
+    # -- rollout ------------------------------------------------------------------------------
+    async def _roll_out(self) -> bool:
+        """Run the task DAG wave by wave; a failed task puts the change on hold for a person."""
+        await self._set_stage(ChangeStage.rolling_out, tasks_note(self._state))
+        while True:
+            if self._cancel is not None:
+                self._state.outcome = self._cancel_note()
+                await self._roll_back()
+                return False
+            ready = ready_tasks(self._state.tasks)
+            if ready:
+                await asyncio.gather(*(self._run_task(task) for task in ready))
+                self._refresh_details()
+                continue
+            failed = [t for t in self._state.tasks if t.status == TaskStatus.failed]
+            if not failed:
+                return True
+            task = failed[0]
+            self._holds += 1
+            self._state.hold = Hold(
+                task_id=task.id, error=task.error or "", since=workflow.now(), hold_id=self._holds
+            )
+            await self._set_stage(ChangeStage.on_hold, f"{task.id} failed: {task.error}")
+            await workflow.wait_condition(
+                lambda: self._resolution is not None or self._cancel is not None
+            )
+            resolution, self._resolution = self._resolution, None
+            self._state.hold = None
+            if resolution is None:  # cancelled while on hold
+                continue
+            await self._audit(
+                f"task.{resolution.action.value}",
+                resolution.by,
+                {"task_id": task.id, "comment": resolution.comment},
+            )
+            if resolution.action == ResolveAction.rollback:
+                self._state.outcome = f"rolled back by {resolution.by} after {task.id} failed" + (
+                    f": {resolution.comment}" if resolution.comment else ""
+                )
+                await self._roll_back()
+                return False
+            if resolution.action == ResolveAction.retry:
+                task.status = TaskStatus.pending
+            else:
+                task.status = TaskStatus.skipped
+                task.skipped_by, task.skip_reason = resolution.by, resolution.comment
+            task.error = None
+            await self._set_stage(ChangeStage.rolling_out, f"{task.id}: {resolution.action.value}")
+
+    def _queue_for(self, task: RolloutTask) -> str:
+        return queue_for(workflow.info().task_queue, task.system.value, task.plant)
+
+    def _start_task_activity(self, name: str, task: RolloutTask, summary: str) -> Any:
+        """Start a connector activity and remember it until it ends: if the workflow is
+        cancelled meanwhile, the write is let finish (shielded) so that it can be undone."""
+        handle = workflow.start_activity(
+            name,
+            TaskInput(change_id=self._state.change_id, task=task),
+            result_type=TaskResult,
+            task_queue=self._queue_for(task),
+            start_to_close_timeout=timedelta(minutes=2),
+            heartbeat_timeout=CONNECTOR_HEARTBEAT,
+            retry_policy=WRITE_RETRY if name == "apply_task" else COMPENSATE_RETRY,
+            summary=summary,
+        )
+        self._inflight[f"{name}:{task.id}"] = (task, handle, name)
+        return handle
+
+    async def _run_task(self, task: RolloutTask) -> None:
+        task.status = TaskStatus.running
+        task.attempts += 1
+        handle = self._start_task_activity("apply_task", task, task.summary)
+        await self._settle_apply(task, handle)
+
+    async def _settle_apply(self, task: RolloutTask, handle: Any) -> None:
+        try:
+            result = await asyncio.shield(handle)
+        except ActivityError as err:
+            self._inflight.pop(f"apply_task:{task.id}", None)
+            task.status = TaskStatus.failed
+            task.error = str(err.cause or err)
+            await self._audit(
+                "task.failed", "changeflow", {"task_id": task.id, "error": task.error}
+            )
+            return
+        self._inflight.pop(f"apply_task:{task.id}", None)
+        task.status = TaskStatus.done
+        task.before = result.before
+        await self._audit(
+            "task.applied",
+            "changeflow",
+            {
+                "task_id": task.id,
+                "system": task.system.value,
+                "plant": task.plant,
+                "detail": result.detail,
+                "replayed": result.replayed,
+            },
+        )
+
+    async def _roll_back(self) -> None:
+        """Compensate done tasks in reverse dependency order."""
+        for task in compensation_order(self._state.tasks):
+            handle = self._start_task_activity("compensate_task", task, f"Undo: {task.summary}")
+            await self._settle_compensation(task, handle)
+
+    async def _settle_compensation(self, task: RolloutTask, handle: Any) -> None:
+        try:
+            await asyncio.shield(handle)
+        except ActivityError as err:
+            self._inflight.pop(f"compensate_task:{task.id}", None)
+            problem = f"{task.id}: {err.cause or err}"
+            self._state.outcome += "; needs manual undo: " + problem
+            task.status = TaskStatus.failed
+            task.error = f"compensation failed: {err.cause or err}"
+            await self._audit(
+                "task.compensation_failed",
+                "changeflow",
+                {"task_id": task.id, "error": str(err.cause or err)},
+            )
+            return
+        self._inflight.pop(f"compensate_task:{task.id}", None)
+        task.status = TaskStatus.compensated
+        await self._audit("task.compensated", "changeflow", {"task_id": task.id})
+
+    async def _after_temporal_cancel(self) -> None:
+        """Temporal cancelled the workflow (Web UI, CLI): settle the writes in flight, undo
+        what was applied, end cancelled or rolled back, and leave it in the audit trail."""
+        if self._cancel is None:
+            self._cancel = CancelRequest(
+                by="temporal", reason="cancellation requested in Temporal (Web UI or CLI)"
+            )
+            await self._audit(
+                "change.cancel_requested", "temporal", {"reason": self._cancel.reason}
+            )
+        for task, handle, name in list(self._inflight.values()):
+            if name == "apply_task":
+                await self._settle_apply(task, handle)
+            else:
+                await self._settle_compensation(task, handle)
+        if any(t.status == TaskStatus.done for t in self._state.tasks):
+            self._state.outcome = self._cancel_note()
+            await self._roll_back()
+            await self._finish(ChangeStage.rolled_back, self._state.outcome)
+        elif any(t.status == TaskStatus.compensated for t in self._state.tasks):
+            await self._finish(ChangeStage.rolled_back, self._state.outcome or self._cancel_note())
+        else:
+            await self._finish(ChangeStage.cancelled, self._cancel_note())
+
+    async def _verify(self) -> list[str]:
+        done = [t for t in self._state.tasks if t.status == TaskStatus.done]
+        results = await asyncio.gather(*(self._verify_task(task) for task in done))
+        failures = []
+        for task, result in zip(done, results, strict=True):
+            task.verified = result.ok
+            if not result.ok:
+                failures.append(f"{task.id}: {result.detail}")
+        skipped = [t for t in self._state.tasks if t.status == TaskStatus.skipped]
+        for task in skipped:
+            task.verified = False
+        detail: dict[str, Any] = {
+            "checked": len(results),
+            "failures": failures,
+            "readback": {r.task_id: r.detail for r in results},
+        }
+        if skipped:
+            detail["not_verified"] = {t.id: "skipped" for t in skipped}
+        await self._audit("change.verified", "changeflow", detail)
+        return failures
+
+    async def _verify_task(self, task: RolloutTask) -> VerifyResult:
+        """A read-back that cannot be done counts as a failed verification."""
+        try:
+            return await workflow.execute_activity(
+                "verify_task",
+                TaskInput(change_id=self._state.change_id, task=task),
+                result_type=VerifyResult,
+                task_queue=self._queue_for(task),
+                start_to_close_timeout=timedelta(minutes=1),
+                heartbeat_timeout=CONNECTOR_HEARTBEAT,
+                retry_policy=WRITE_RETRY,
+                summary=f"Verify: {task.summary}",
+            )
+        except ActivityError as err:
+            return VerifyResult(
+                task_id=task.id, ok=False, detail=f"could not read back: {err.cause or err}"
+            )
