@@ -108,8 +108,8 @@ class InputReceipt(BaseModel):
 
     input_id: str
     recorded: str
-    stage: ChangeStage
-    revision: int
+    stage: ChangeStage | None = None
+    revision: int | None = None
 
 
 class SyncRequest(BaseModel):

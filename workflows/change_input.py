@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
 
 SIGNED_INPUT = "signed-human-input"  # patch: runs from before it take unsigned signals
 MAX_REFUSED_SHOWN = 50
+AUDITED = "audited"  # detail of a refusal the workflow already put in the audit trail
 
 
 class ChangeInputHandlers(ChangeBase):
@@ -139,7 +140,9 @@ class ChangeInputHandlers(ChangeBase):
             },
         )
         self._refresh_details()
-        raise ApplicationError(refusal.message, type=refusal.kind.value, non_retryable=True)
+        raise ApplicationError(
+            refusal.message, AUDITED, type=refusal.kind.value, non_retryable=True
+        )
 
     def _receipt(self, input_id: str, recorded: str) -> InputReceipt:
         return InputReceipt(

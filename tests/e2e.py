@@ -1,0 +1,126 @@
+"""A whole changeflow stack in one test module: dev server, simulator, workers and the HTTP API
+on free local ports, the demo's users with tokens, and helpers to drive it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+from temporalio.client import Client
+
+from connectors.sim.app import create_app as create_sim
+from domain.approvals import Role
+from domain.state import ChangeState
+from infra.settings import Settings
+from starter.api import create_app as create_api
+from starter.demo import DEMO_USERS
+from store.db import get_engine
+from store.users import add_user
+from tests.fixtures_data import EXAMPLE
+from tests.helpers import free_port, start_dev_server
+from tests.stack import ServerThread
+from worker import build_workers
+
+# the demo's approvers cover every approval the examples need; a second quality approver and
+# an auditor for the tests of racing decisions and read-only access
+USERS = {**DEMO_USERS, "qa.park": (Role.quality, None), "audit.ray": (Role.auditor, None)}
+
+
+@dataclass
+class Stack:
+    api: httpx.AsyncClient  # authenticated as the auditor unless a request says otherwise
+    sim: httpx.Client
+    tokens: dict[str, str]
+    settings: Settings
+    client: Client
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    async def submit(self, body: dict, user: str = "maria.engineer") -> str:
+        response = await self.api.post("/api/changes", json=body, headers=self.auth(user))
+        assert response.status_code == 201, response.text
+        return response.json()["change_id"]
+
+    async def approve_all(self, change_id: str, users: dict[tuple[str, str | None], str]) -> None:
+        state = await poll(self, change_id, "awaiting_approval")
+        for required in state.approvals.required:
+            user = users[(required.role.value, required.plant)]
+            response = await self.api.post(
+                f"/api/changes/{change_id}/approvals",
+                json={"decision": "approve", "role": required.role.value, "plant": required.plant},
+                headers=self.auth(user),
+            )
+            assert response.status_code == 202, response.text
+
+
+APPROVERS = {
+    ("engineering", None): "eng.kim",
+    ("quality", None): "qa.lee",
+    ("production", "DET"): "det.prod",
+    ("production", "MTY"): "mty.prod",
+    ("production", "BRN"): "brn.prod",
+    ("supply_chain", None): "sc.ortiz",
+    ("safety", None): "safety.ng",
+}
+
+
+@asynccontextmanager
+async def running_stack(tmp: Path) -> AsyncIterator[Stack]:
+    env = await start_dev_server()
+    sim = ServerThread(create_sim(tmp / "sim.db"), free_port())
+    sim.start()
+    settings = Settings(
+        home=tmp,
+        database_url=f"sqlite:///{tmp / 'changeflow.db'}",
+        simulator_url=sim.url,
+        temporal_address=env.client.service_client.config.target_host,
+        task_queue=f"e2e-{uuid.uuid4().hex[:6]}",
+    )
+    engine = get_engine(settings.db_url)
+    tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
+    api = ServerThread(create_api(settings), free_port())
+    workers = build_workers(env.client, settings, plants=settings.plant_codes())
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    await asyncio.to_thread(api.start)
+    headers = {"Authorization": f"Bearer {tokens['audit.ray']}"}
+    try:
+        async with httpx.AsyncClient(base_url=api.url, timeout=30, headers=headers) as client:
+            yield Stack(
+                api=client,
+                sim=httpx.Client(base_url=sim.url, timeout=30),
+                tokens=tokens,
+                settings=settings,
+                client=env.client,
+            )
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(api.stop)
+        sim.stop()
+        await env.shutdown()
+
+
+async def poll(stack: Stack, change_id: str, *stages: str, timeout: float = 60) -> ChangeState:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await stack.api.get(f"/api/changes/{change_id}")
+        if response.status_code == 200:
+            state = ChangeState.model_validate(response.json())
+            if state.stage.value in stages:
+                return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{change_id} did not reach {stages}: {response.text[:500]}")
+        await asyncio.sleep(0.2)
+
+
+def example_body(**overrides: object) -> dict:
+    body = yaml.safe_load(EXAMPLE.read_text())
+    body.update(overrides)
+    return body
