@@ -20,13 +20,15 @@ class Role(StrEnum):
     safety = "safety"
     it_ot = "it_ot"
     analyst = "analyst"
+    operator = "operator"
+    auditor = "auditor"
     admin = "admin"
 
 
 APPROVER_ROLES = frozenset(
     {Role.engineering, Role.quality, Role.production, Role.supply_chain, Role.safety, Role.it_ot}
 )
-PLANT_ROLES = frozenset({Role.production})
+PLANT_ROLES = frozenset({Role.production, Role.operator})
 
 
 class Decision(StrEnum):

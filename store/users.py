@@ -60,6 +60,13 @@ def user_for_token(engine: Engine, token: str) -> User | None:
     return User(name=row.name, role=Role(row.role), plant=row.plant) if row else None
 
 
+def get_user(engine: Engine, name: str) -> User | None:
+    """The user of that name, or None."""
+    with Session(engine) as session:
+        row = session.exec(select(UserRow).where(UserRow.name == name)).first()
+    return User(name=row.name, role=Role(row.role), plant=row.plant) if row else None
+
+
 def list_users(engine: Engine) -> list[User]:
     with Session(engine) as session:
         rows = session.exec(select(UserRow).order_by(UserRow.name)).all()
