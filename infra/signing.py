@@ -8,7 +8,9 @@ passed through the sandbox, so the worker's ring is the one it sees)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 
 from domain.signing import Keyring, SigningKeyError
 
@@ -56,3 +58,18 @@ def require_keyring() -> Keyring:
         load_keyring()  # raises the explanatory error
     assert ring is not None
     return ring
+
+
+def ensure_local_key(home: Path, env: MutableMapping[str, str] | None = None) -> None:
+    """For the embedded stack only: when no key is set, use (or make) `home/signing.key` and put
+    it into the environment its child processes inherit. Production sets the key itself."""
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV, "").strip():
+        return
+    path = home / "signing.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    env[KEY_ENV] = path.read_text().strip()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Request
@@ -56,9 +56,12 @@ STATUS_FOR = {
 }
 
 
+ApproverRole = Literal["engineering", "quality", "production", "supply_chain", "safety", "it_ot"]
+
+
 class ApprovalBody(BaseModel):
     decision: Decision
-    role: Role
+    role: ApproverRole = Field(description="The role you decide in: one of the approver roles.")
     plant: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2,8}$")
     comment: str = Field(default="", max_length=2000)
     approval_id: str | None = Field(
@@ -180,12 +183,11 @@ async def decide(
     idempotency_key: IdempotencyKey = None,
 ) -> InputReceipt:
     """Approve, reject or request changes in your own role (and plant)."""
-    if body.role not in APPROVER_ROLES:
-        raise HTTPException(422, [f"role: {body.role.value} does not approve changes"])
-    if user.role != body.role:
-        raise HTTPException(403, f"{user.name} has role {user.role.value}, not {body.role.value}")
+    role = Role(body.role)
+    if user.role != role:
+        raise HTTPException(403, f"{user.name} has role {user.role.value}, not {role.value}")
     plant = None
-    if body.role in PLANT_ROLES:
+    if role in PLANT_ROLES:
         plant = body.plant or user.plant
         if plant != user.plant:
             raise HTTPException(403, f"{user.name} decides for plant {user.plant}, not {plant}")
@@ -196,7 +198,7 @@ async def decide(
     decision = ApprovalDecision(
         approval_id=approval_id,
         decision=body.decision,
-        role=body.role,
+        role=role,
         plant=plant,
         approver=user.name,
         comment=body.comment,
@@ -339,3 +341,6 @@ async def terminate(
     await handle.terminate(reason=json.dumps({"by": user.name, "reason": body.reason}))
     _audit_input(request, change_id, user.name, "change.terminated", body.reason)
     return {"status": "terminated"}
+
+
+assert set(ApproverRole.__args__) == {r.value for r in APPROVER_ROLES}  # one list of roles
