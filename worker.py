@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.deps import ActivityDeps
 from activities.registry import central_activities, plant_activities
+from infra import signing
 from infra.logs import configure_logging, get_logger
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
@@ -60,6 +61,7 @@ async def run(plant: str | None, all_plants: bool) -> None:
     configure_logging()
     configure_tracing("changeflow-worker")
     settings = load_settings()
+    signing.require_keyring()  # verifies people's signed input: no key, no worker
     log = get_logger(component="worker")
     client = await connect(settings)
     if plant:
