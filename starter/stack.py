@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import httpx
 
 from infra.settings import Settings
+from infra.signing import ensure_local_key
 from workflows.search_attributes import cli_flags
 
 BIN = Path(sys.executable).parent
@@ -152,6 +153,7 @@ class Stack:
             "TEMPORAL_ADDRESS": self.settings.temporal_address,
             "CHANGEFLOW_DATABASE_URL": self.settings.db_url,
         }
+        ensure_local_key(self.settings.home, env)  # the API signs, the worker verifies
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):
