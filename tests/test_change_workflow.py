@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities.assessment import summarize
 from connectors.sim.seed import build_demo_thread
 from domain.approvals import Decision, RequiredApproval, Role, required_approvals
+from domain.errors import ChangeRejectedError
 from domain.messages import (
     AssessInput,
     AssessResult,
@@ -93,7 +94,10 @@ class Fakes:
     def activities(self) -> list:
         @activity.defn(name="assess_impact")
         async def assess_impact(inp: AssessInput) -> AssessResult:
-            report = assess_demo(inp.change_id, inp.request)
+            try:
+                report = assess_demo(inp.change_id, inp.request)
+            except ChangeRejectedError as exc:  # as the real activity reports it
+                raise ApplicationError(str(exc), type="InvalidChange", non_retryable=True) from exc
             return AssessResult(
                 impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
                 required_approvals=required_approvals(inp.request, report),
@@ -602,4 +606,78 @@ async def test_store_outage_and_failed_sync_are_waited_out(env, harness) -> None
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
     assert fakes.audit_attempts > 12
+    assert await workflow_task_failures(handle) == []
+
+
+EDGE_CASES: dict[str, dict] = {
+    "longest title and reason": {"title": "T" * 200, "reason": "R" * 4000},
+    "unicode text": {"title": "Halterung 100-200 — Rev C ✓", "reason": "Flanschdicke 3→4 mm"},
+    "longest requester": {"requested_by": "r" * 64},
+    "emergency": {"priority": "emergency"},
+    "standard": {"priority": "standard"},
+    "one plant": {"plants": ["MTY"]},
+    "a plant the part is not used in": {"plants": ["BRN"]},
+    "date in the past": {"effectivity": {"type": "date", "date": "2001-01-01T00:00:00Z"}},
+    "date far ahead": {"effectivity": {"type": "date", "date": "2099-12-31T23:59:59+14:00"}},
+    "serial": {"effectivity": {"type": "serial", "serial": "SN-000001"}},
+    "lot": {"effectivity": {"type": "lot", "lot": "L-2026-47"}},
+    "use up": {"effectivity": {"type": "use_up"}},
+    "not interchangeable": {
+        "items": [
+            {"part": "100-200", "from_revision": "B", "to_revision": "C", "interchangeable": False}
+        ]
+    },
+    "two parts": {
+        "items": [
+            {"part": "100-200", "from_revision": "B", "to_revision": "C"},
+            {"part": "100-210", "from_revision": "A", "to_revision": "B", "description": "d" * 200},
+        ]
+    },
+    "numeric revisions": {
+        "items": [{"part": "100-200", "from_revision": "9", "to_revision": "10"}]
+    },
+    "unknown part": {"items": [{"part": "999-999", "from_revision": "A", "to_revision": "B"}]},
+}
+
+
+async def test_every_change_file_field_at_its_edges_never_fails_a_workflow_task(harness) -> None:
+    """Defect 3: whatever a valid change file holds, the workflow reaches a business stage
+    (awaiting approval, scheduled, rejected) and never fails a workflow task."""
+    client, queue, _fakes = harness
+    settled = {
+        ChangeStage.awaiting_approval,
+        ChangeStage.rejected,
+        ChangeStage.scheduled,
+        ChangeStage.completed,
+    }
+    for name, overrides in EDGE_CASES.items():
+        handle = await start(client, queue, **overrides)
+        state = await wait_for(handle, lambda s: s.stage in settled)
+        if state.stage == ChangeStage.awaiting_approval:
+            await approve_all(handle)
+            state = await wait_for(
+                handle, lambda s: s.stage in settled - {ChangeStage.awaiting_approval}
+            )
+        assert await workflow_task_failures(handle) == [], name
+        if state.stage == ChangeStage.scheduled:  # a date ahead: waiting on a durable timer
+            await cancel(handle)
+            assert (await handle.result()).stage == ChangeStage.cancelled, name
+        else:
+            assert (await handle.result()).stage in settled, name
+
+
+async def test_a_payload_that_cannot_be_decoded_fails_the_workflow_instead_of_wedging_it(
+    harness,
+) -> None:
+    client, queue, _fakes = harness
+    raw = bracket_request().model_dump(mode="json")
+    raw["effectivity"] = {"type": "bogus"}
+    handle = await client.start_workflow(
+        "ChangeWorkflow",
+        {"change_id": "ECO-bad", "request": raw, "submitted_by": "x"},
+        id=f"ECO-bad-{uuid.uuid4().hex[:6]}",
+        task_queue=queue,
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
     assert await workflow_task_failures(handle) == []
