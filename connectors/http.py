@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 from opentelemetry import trace
@@ -134,3 +135,10 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and "detail" in body:
         return str(body["detail"])
     return str(body)[:500]
+
+
+def seg(value: object) -> str:
+    """One URL path segment: every identifier a connector puts in a path is percent-encoded,
+    so a part number like `../../sim/faults` stays one segment of the intended resource."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from connectors.http import HttpSystem, Page
+from connectors.http import HttpSystem, Page, seg
 from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
 
 
@@ -77,7 +77,7 @@ class RestMes(HttpSystem):
         return await self.all_of("nc_program")
 
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction:
-        return WorkInstruction.model_validate(await self.get(f"/work-instructions/{wi_id}"))
+        return WorkInstruction.model_validate(await self.get(f"/work-instructions/{seg(wi_id)}"))
 
     async def publish_work_instruction(
         self, wi_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
@@ -85,7 +85,7 @@ class RestMes(HttpSystem):
         """Publish the next revision of work instruction `wi_id`, showing `part` at
         `part_revision`."""
         return await self.write(
-            f"/work-instructions/{wi_id}/revisions",
+            f"/work-instructions/{seg(wi_id)}/revisions",
             {"part": part, "part_revision": part_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,
@@ -102,7 +102,7 @@ class RestMes(HttpSystem):
         change_id: str,
     ) -> dict[str, Any]:
         return await self.write(
-            f"/work-instructions/{wi_id}/restore",
+            f"/work-instructions/{seg(wi_id)}/restore",
             {"revision": revision, "part": part, "part_revision": part_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,

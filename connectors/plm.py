@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from connectors.http import HttpSystem, Page
+from connectors.http import HttpSystem, Page, seg
 from domain.thread import BomLine, Part
 
 
@@ -51,7 +51,7 @@ class RestPlm(HttpSystem):
         super().__init__("PLM", base_url, **kwargs)
 
     async def get_part(self, number: str) -> Part:
-        return Part.model_validate(await self.get(f"/parts/{number}"))
+        return Part.model_validate(await self.get(f"/parts/{seg(number)}"))
 
     async def list_parts(self) -> list[Part]:
         return await self.all_of("part")
@@ -64,7 +64,7 @@ class RestPlm(HttpSystem):
     ) -> dict[str, Any]:
         """Release `revision` of `part`, superseding `from_revision`."""
         return await self.write(
-            f"/parts/{part}/revisions",
+            f"/parts/{seg(part)}/revisions",
             {"revision": revision, "from_revision": from_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,
@@ -81,7 +81,7 @@ class RestPlm(HttpSystem):
     ) -> dict[str, Any]:
         """Withdraw `revision` and make `restore_revision` current again."""
         return await self.write(
-            f"/parts/{part}/revisions/{revision}/withdraw",
+            f"/parts/{seg(part)}/revisions/{seg(revision)}/withdraw",
             {"restore_revision": restore_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from connectors.http import HttpSystem, Page
+from connectors.http import HttpSystem, Page, seg
 from domain.thread import InspectionPlan
 
 
@@ -57,14 +57,14 @@ class RestQms(HttpSystem):
         return await self.all_of("inspection_plan")
 
     async def get_inspection_plan(self, plan_id: str) -> InspectionPlan:
-        return InspectionPlan.model_validate(await self.get(f"/inspection-plans/{plan_id}"))
+        return InspectionPlan.model_validate(await self.get(f"/inspection-plans/{seg(plan_id)}"))
 
     async def revise_inspection_plan(
         self, plan_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
     ) -> dict[str, Any]:
         """Issue the next revision of the plan, inspecting `part` at `part_revision`."""
         return await self.write(
-            f"/inspection-plans/{plan_id}/revisions",
+            f"/inspection-plans/{seg(plan_id)}/revisions",
             {"part": part, "part_revision": part_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,
@@ -81,7 +81,7 @@ class RestQms(HttpSystem):
         change_id: str,
     ) -> dict[str, Any]:
         return await self.write(
-            f"/inspection-plans/{plan_id}/restore",
+            f"/inspection-plans/{seg(plan_id)}/restore",
             {"revision": revision, "part": part, "part_revision": part_revision},
             idempotency_key=idempotency_key,
             change_id=change_id,

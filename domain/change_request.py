@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,16 @@ from pydantic import (
 from domain.revisions import is_after, is_valid_revision
 
 CHANGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
-_PLANT_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+PART_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+OBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # routings, equipment, serials, lots
+PLANT_PATTERN = r"^[A-Z0-9]{2,8}$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$"
+USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+REVISION_PATTERN = r"^([A-Z]{1,3}|[0-9]{1,6})$"
+MAX_DESCRIPTION = 2000
+MAX_REQUEST_BYTES = 128 * 1024
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+_PLANT_CODE = re.compile(PLANT_PATTERN)
 
 
 class ChangeType(StrEnum):
@@ -50,9 +59,25 @@ class Effectivity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: EffectivityType = EffectivityType.asap
-    date: datetime | None = None
-    serial: str | None = None
-    lot: str | None = None
+    date: datetime | None = Field(
+        default=None, description="With a timezone (e.g. 2026-12-01T06:00:00Z); kept in UTC."
+    )
+    serial: str | None = Field(default=None, pattern=OBJECT_ID_PATTERN)
+    lot: str | None = Field(default=None, pattern=OBJECT_ID_PATTERN)
+
+    @field_validator("date")
+    @classmethod
+    def _aware_and_plausible(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                "needs a timezone, e.g. 2026-12-01T06:00:00Z or 2026-12-01T07:00:00+01:00"
+            )
+        value = value.astimezone(UTC)
+        if not EARLIEST <= value <= LATEST:
+            raise ValueError(f"{value:%Y-%m-%d} is not a plausible effectivity date (2000-2100)")
+        return value
 
     @model_validator(mode="after")
     def _needs_its_value(self) -> Effectivity:
@@ -73,20 +98,30 @@ class ChangeItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    part: str = Field(min_length=1, max_length=64)
-    from_revision: str
-    to_revision: str
+    part: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": PART_PATTERN})
+    from_revision: str = Field(json_schema_extra={"pattern": REVISION_PATTERN})
+    to_revision: str = Field(json_schema_extra={"pattern": REVISION_PATTERN})
     interchangeable: bool = Field(
         default=True,
         description="Form, fit and function preserved: parents keep their revision.",
     )
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+
+    @field_validator("part")
+    @classmethod
+    def _part_number(cls, value: str) -> str:
+        if not re.match(PART_PATTERN, value):
+            raise ValueError(
+                f"'{value[:80]}' is not a part number (letters, digits, '.', '_', '-'; "
+                "starting with a letter or digit; up to 64)"
+            )
+        return value
 
     @field_validator("from_revision", "to_revision")
     @classmethod
     def _revision_label(cls, value: str) -> str:
         if not is_valid_revision(value):
-            raise ValueError(f"'{value}' is not a revision label (letters like 'C' or digits)")
+            raise ValueError(f"'{value[:20]}' is not a revision label (letters like 'C' or digits)")
         return value
 
     @model_validator(mode="after")
@@ -104,13 +139,13 @@ class OperationChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    plant: str
-    routing: str
-    op_no: int = Field(ge=0)
-    std_time_min: float | None = Field(default=None, gt=0)
-    work_center: str | None = None
+    plant: str = Field(pattern=PLANT_PATTERN)
+    routing: str = Field(pattern=OBJECT_ID_PATTERN)
+    op_no: int = Field(ge=0, le=99999)
+    std_time_min: float | None = Field(default=None, gt=0, le=100000)
+    work_center: str | None = Field(default=None, pattern=OBJECT_ID_PATTERN)
     new_process: bool = Field(default=False, description="A new manufacturing process (FAI).")
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
 
 
 class EquipmentChange(BaseModel):
@@ -118,10 +153,10 @@ class EquipmentChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    plant: str
-    equipment: str
+    plant: str = Field(pattern=PLANT_PATTERN)
+    equipment: str = Field(pattern=OBJECT_ID_PATTERN)
     new_equipment: bool = False
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
 
 
 class SystemRelease(BaseModel):
@@ -130,8 +165,8 @@ class SystemRelease(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     system: Literal["PLM", "ERP", "MES", "QMS", "LMS"]
-    version: str = Field(min_length=1, max_length=40)
-    description: str = ""
+    version: str = Field(pattern=VERSION_PATTERN)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
 
 
 def _item_kind(value: Any) -> str:
@@ -181,11 +216,15 @@ class ChangeRequest(BaseModel):
     change_id: str | None = Field(default=None, pattern=CHANGE_ID_PATTERN)
     title: str = Field(min_length=3, max_length=200)
     type: ChangeType
-    requested_by: str = Field(min_length=1, max_length=64)
+    requested_by: str = Field(pattern=USER_PATTERN, description="A changeflow user's name.")
     reason: str = Field(min_length=1, max_length=4000)
     priority: Priority = Priority.normal
     plants: list[str] | None = Field(
-        default=None, description="Limit the rollout to these plants; default every plant affected."
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Limit the rollout to these plants; default every plant affected.",
+        json_schema_extra={"items": {"type": "string", "pattern": PLANT_PATTERN}},
     )
     effectivity: Effectivity = Field(default_factory=Effectivity)
     items: list[AnyItem] = Field(min_length=1, max_length=500)
@@ -219,6 +258,12 @@ class ChangeRequest(BaseModel):
             if key in seen:
                 raise ValueError(f"{key} appears twice in items")
             seen.add(key)
+        size = len(self.model_dump_json())
+        if size > MAX_REQUEST_BYTES:
+            raise ValueError(
+                f"the change is {size // 1024} KiB; at most {MAX_REQUEST_BYTES // 1024} KiB "
+                "(split it into several changes or shorten descriptions)"
+            )
         return self
 
     def part_items(self) -> list[ChangeItem]:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -29,6 +30,7 @@ from infra.temporal import connect
 from infra.tracing import configure_tracing
 from starter import routes_changes, routes_input, routes_thread
 from starter.api_support import Reader, responses
+from starter.limits import install_limits
 from store.db import get_engine
 from store.thread_store import IndexCache, ThreadStore
 from store.users import User
@@ -53,13 +55,14 @@ def create_app(
         yield
         await app.state.connectors.aclose()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc served from the package: no CDN needed
         title="changeflow",
         version="0.2.0",
         lifespan=lifespan,
         description="Orchestrates manufacturing change as durable workflows. Every /api/ route "
         "needs a bearer token from `changeflow users add`.",
     )
+    install_limits(app)
     for router in (routes_changes.router, routes_input.router, routes_thread.router):
         app.include_router(router)
 

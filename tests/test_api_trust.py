@@ -289,7 +289,7 @@ async def test_hostile_input_gets_4xx_never_5xx(stack: Stack) -> None:
         headers=stack.auth("eng.kim"),
     )
     assert decide.status_code == 404, decide.text
-    change_id = await stack.submit(example_body(items=SHAFT))
+    change_id = await stack.submit(example_body())
     assert (await stack.api.get(f"/api/thread/sync/{change_id}")).status_code == 404
     await poll(stack, change_id, "awaiting_approval")
     await cancel(stack, change_id)

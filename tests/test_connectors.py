@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from connectors.errors import NotFoundError, RejectedConnectorError, TransientConnectorError
+from connectors.plm import RestPlm
 from connectors.registry import Connectors
 from connectors.sim.app import create_app
 from infra.settings import Settings
@@ -145,3 +146,24 @@ async def test_every_call_is_a_client_span(connectors: Connectors) -> None:
     assert spans[0].attributes["http.response.status_code"] == 200
     assert spans[1].status.status_code.name == "ERROR"
     assert spans[2].attributes["changeflow.idempotency_key"] == "span-key"
+
+
+@pytest.mark.parametrize("number", ["../../sim/faults", "a/b", "..", "100-200?x=1#y"])
+async def test_identifiers_are_one_encoded_path_segment(sim: ServerThread, number: str) -> None:
+    """Defect 9: a part number went into the URL as is (`../../sim/faults` reached the
+    simulator's fault endpoint)."""
+    sent: list[bytes] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(request.url.raw_path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as client:
+        plm = RestPlm(f"{sim.url}/plm", client=client)
+        with pytest.raises(NotFoundError):
+            await plm.get_part(number)
+        with pytest.raises((NotFoundError, RejectedConnectorError)):
+            await plm.release_revision(
+                number, "C", "B", idempotency_key=f"k-{number}", change_id="CHG-ENC"
+            )
+    assert sent and all(path.startswith(b"/plm/parts/") for path in sent), sent
+    assert all(path.count(b"/") == 3 or path.endswith(b"/revisions") for path in sent)
