@@ -37,6 +37,7 @@ class Settings(BaseModel):
     temporal_namespace: str = "default"
     task_queue: str = "changeflow"
     ui_url: str = "http://localhost:8233"
+    token_ttl_days: int = Field(default=90, ge=0, description="API tokens expire; 0: never.")
     plm: SystemEndpoint | None = None
     plants: list[PlantSettings] = Field(
         default_factory=lambda: [
@@ -76,6 +77,7 @@ ENV_OVERRIDES = {
     "CHANGEFLOW_UI_URL": "ui_url",
     "TEMPORAL_ADDRESS": "temporal_address",
     "TEMPORAL_NAMESPACE": "temporal_namespace",
+    "CHANGEFLOW_TOKEN_TTL_DAYS": "token_ttl_days",
 }
 
 

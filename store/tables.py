@@ -59,3 +59,5 @@ class UserRow(SQLModel, table=True):
     plant: str | None = None
     token_hash: str = Field(unique=True, index=True)
     created_at: datetime
+    token_expires_at: datetime | None = None
+    revoked_at: datetime | None = None

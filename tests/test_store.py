@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,15 @@ from store.artifacts import artifact_id, latest_artifact_id, load_artifact, save
 from store.audit import append_event, read_events, verify_chain
 from store.db import get_engine
 from store.thread_store import CyclicBomError, ThreadStore
-from store.users import UserError, add_user, list_users, user_for_token
+from store.users import (
+    UserError,
+    add_user,
+    get_user,
+    list_users,
+    revoke_user,
+    set_role,
+    user_for_token,
+)
 from tests.fixtures_data import assess_demo, bracket_request
 from tests.postgres import throwaway_postgres
 
@@ -201,3 +210,108 @@ def test_thread_full_incremental_cycle_and_round_trip(engine: Engine) -> None:
     sync_id, _ = store.begin("incremental")
     store.stage(sync_id, "ebom_line", "", [{"parent": "200-100", "child": "999-GHOST"}])
     assert any("999-GHOST" in w for w in store.commit(sync_id).warnings)
+
+
+def test_an_older_store_gains_the_new_nullable_columns(tmp_path) -> None:
+    """A `.changeflow/changeflow.db` made before chain keys and token expiry keeps working."""
+    import sqlite3
+
+    from store.db import get_engine
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE app_user (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, "
+            "role VARCHAR NOT NULL, plant VARCHAR, token_hash VARCHAR NOT NULL UNIQUE, "
+            "created_at DATETIME NOT NULL)"
+        )
+        db.execute(
+            "CREATE TABLE audit_event (id INTEGER PRIMARY KEY, change_id VARCHAR NOT NULL, "
+            "seq INTEGER NOT NULL, event_key VARCHAR NOT NULL, at DATETIME NOT NULL, "
+            "actor VARCHAR NOT NULL, action VARCHAR NOT NULL, detail TEXT NOT NULL, "
+            "prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)"
+        )
+    engine = get_engine(f"sqlite:///{path}")
+    token = add_user(engine, "old.user", Role.quality)
+    assert user_for_token(engine, token).name == "old.user"
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(audit_event)")}
+    assert "chain_key" in columns
+
+
+def test_users_are_revoked_tokens_expire_and_rotation_keeps_the_role(engine: Engine) -> None:
+    """Defect 10."""
+    token = add_user(engine, "prod.ana", Role.production, "DET")
+    revoke_user(engine, "prod.ana")
+    assert user_for_token(engine, token) is None and get_user(engine, "prod.ana") is None
+    assert next(u for u in list_users(engine) if u.name == "prod.ana").revoked_at is not None
+    with pytest.raises(UserError, match="keeps the role"):
+        add_user(engine, "prod.ana", Role.admin, rotate=True)
+    again = add_user(engine, "prod.ana", Role.production, "DET", rotate=True)  # re-enabled
+    assert user_for_token(engine, again).role == Role.production
+    assert set_role(engine, "prod.ana", Role.quality) == ("production (DET)", "quality")
+    assert user_for_token(engine, again).role == Role.quality
+    expiring = add_user(engine, "temp.contractor", Role.analyst, ttl_days=1)
+    assert user_for_token(engine, expiring) is not None
+    with Session(engine) as session:
+        session.execute(
+            text("UPDATE app_user SET token_expires_at = :t WHERE name = 'temp.contractor'"),
+            {"t": datetime.now(UTC) - timedelta(seconds=1)},
+        )
+        session.commit()
+    assert user_for_token(engine, expiring) is None
+    forever = add_user(engine, "svc.mes", Role.analyst, ttl_days=0)
+    assert next(u for u in list_users(engine) if u.name == "svc.mes").token_expires_at is None
+    assert user_for_token(engine, forever) is not None
+    auditor = add_user(engine, "audit.ray", Role.auditor)
+    assert user_for_token(engine, auditor).role == Role.auditor
+
+
+def test_a_chain_belongs_to_one_change_and_ids_are_reserved_once(engine: Engine) -> None:
+    """Defect 2: a second change under a used id can neither reserve it nor write to its chain."""
+    from store.audit import ChainOwnedError, append_event
+    from store.changes import ChangeIdTakenError, release_change, reserve_change
+
+    reserve_change(engine, "ECO-ONCE", chain_key="key-1", submitted_by="maria")
+    with pytest.raises(ChangeIdTakenError, match="never reused"):
+        reserve_change(engine, "ECO-ONCE", chain_key="key-2", submitted_by="mallory")
+    append_event(
+        engine,
+        change_id="ECO-ONCE",
+        event_key="e1",
+        actor="maria",
+        action="change.submitted",
+        detail={},
+        chain_key="key-1",
+    )
+    with pytest.raises(ChainOwnedError):
+        append_event(
+            engine,
+            change_id="ECO-ONCE",
+            event_key="e2",
+            actor="mallory",
+            action="change.submitted",
+            detail={},
+            chain_key="key-2",
+        )
+    release_change(engine, "ECO-ONCE", "key-2")  # not theirs: nothing released
+    with pytest.raises(ChangeIdTakenError):
+        reserve_change(engine, "ECO-ONCE", chain_key="key-3", submitted_by="mallory")
+    # a run started in Temporal under a fresh id registers itself with its first event
+    append_event(
+        engine,
+        change_id="ECO-DIRECT",
+        event_key="d1",
+        actor="ops",
+        action="change.submitted",
+        detail={},
+        chain_key="run-1",
+    )
+    with pytest.raises(ChangeIdTakenError):
+        reserve_change(engine, "ECO-DIRECT", chain_key="key-4", submitted_by="maria")
+    assert verify_chain(engine, "ECO-ONCE").intact
+    # the chain key is in every hash: moving an event to another chain breaks it
+    with Session(engine) as session:
+        session.execute(text("UPDATE audit_event SET chain_key = 'key-x' WHERE event_key = 'e1'"))
+        session.commit()
+    assert not verify_chain(engine, "ECO-ONCE").intact
