@@ -21,6 +21,7 @@ from infra.temporal import connect
 from infra.tracing import configure_tracing
 from workflows.change_workflow import ChangeWorkflow
 from workflows.queues import plant_queue
+from workflows.schedules import ensure_schedules
 from workflows.thread_sync import ThreadSyncWorkflow
 
 WORKFLOWS = [ChangeWorkflow, ThreadSyncWorkflow]
@@ -71,6 +72,8 @@ async def run(plant: str | None, all_plants: bool) -> None:
         workers = build_workers(
             client, settings, plants=settings.plant_codes() if all_plants else ()
         )
+        created = await ensure_schedules(client, settings.task_queue)  # idempotent
+        log.info("thread-sync schedules in place", created=created)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -122,11 +122,18 @@ def demo(
 
 
 @app.command()
-def submit(file: Path, token: str | None = TokenOption) -> None:
+def submit(
+    file: Path,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print only the change id"),
+    token: str | None = TokenOption,
+) -> None:
     """Submit a change file (YAML or JSON); prints the change id."""
     request = read_change_file(file)
     body = request.model_dump(mode="json", exclude_none=True)
     result = _call(_client(token).post, "/api/changes", body)
+    if quiet:
+        print(result["change_id"])
+        return
     console.print(f"submitted [bold]{result['change_id']}[/]")
     console.print(f"follow it: changeflow status {result['change_id']} --watch")
     console.print(f"Web UI: {result['links']['ui']}")
@@ -150,6 +157,19 @@ def status(
     client = _client()
     state = ChangeState.model_validate(_call(client.get, f"/api/changes/{change_id}"))
     if not watch:
+        console.print(state_view(state))
+        return
+    if not console.is_terminal:  # piped or logged: one line per stage, then the final view
+        shown = 0
+        while True:
+            for entry in state.history[shown:]:
+                note = f"  {entry.note}" if entry.note else ""
+                print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.stage.value}{note}", flush=True)
+            shown = len(state.history)
+            if is_final(state.stage):
+                break
+            time.sleep(1)
+            state = ChangeState.model_validate(_call(client.get, f"/api/changes/{change_id}"))
         console.print(state_view(state))
         return
     with Live(state_view(state), console=console, refresh_per_second=4) as live:
@@ -243,6 +263,17 @@ def cancel(change_id: str, reason: str = "", token: str | None = TokenOption) ->
 
 
 @app.command()
+def terminate(
+    change_id: str,
+    reason: str = typer.Option(..., help="why (kept in the audit trail)"),
+    token: str | None = TokenOption,
+) -> None:
+    """Admin, last resort: stop a change whose workflow is failing. Nothing is rolled back."""
+    _call(_client(token).post, f"/api/changes/{change_id}/terminate", {"reason": reason})
+    console.print(f"{change_id} terminated")
+
+
+@app.command()
 def impact(change_id: str) -> None:
     """The impact report of a change, as markdown."""
     report = _call(
@@ -315,7 +346,9 @@ def users_add(
     name: str,
     role: Role = typer.Option(...),
     plant: str | None = None,
-    rotate: bool = typer.Option(False, help="issue a new token to an existing user"),
+    rotate: bool = typer.Option(
+        False, help="issue a new token (creates the user if missing; never changes the role)"
+    ),
 ) -> None:
     """Create a user and print their API token (shown once; only its hash is stored)."""
     from store.db import get_engine
@@ -325,20 +358,62 @@ def users_add(
     if plant and plant not in settings.plant_codes():
         raise _fail(f"plant {plant} does not exist (known: {', '.join(settings.plant_codes())})")
     try:
-        token = add_user(get_engine(settings.db_url), name, role, plant, rotate=rotate)
+        token = add_user(
+            get_engine(settings.db_url),
+            name,
+            role,
+            plant,
+            rotate=rotate,
+            ttl_days=settings.token_ttl_days,
+        )
     except UserError as exc:
         raise _fail(str(exc)) from exc
-    console.print(token)
+    print(token)
+
+
+@users_app.command("role")
+def users_role(
+    name: str, role: Role = typer.Option(...), plant: str | None = typer.Option(None)
+) -> None:
+    """Change a user's role (and plant) on purpose; prints what changed."""
+    from store.db import get_engine
+    from store.users import UserError, set_role
+
+    settings = load_settings()
+    try:
+        before, after = set_role(get_engine(settings.db_url), name, role, plant)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{name}: {before} -> {after}")
+
+
+@users_app.command("revoke")
+def users_revoke(name: str) -> None:
+    """End a user's access now (the user stays in the store, for the record)."""
+    from store.db import get_engine
+    from store.users import UserError, revoke_user
+
+    try:
+        revoke_user(get_engine(load_settings().db_url), name)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{name} revoked: their token no longer works")
 
 
 @users_app.command("list")
 def users_list() -> None:
-    """Every user with role and plant."""
+    """Every user with role, plant, token expiry and whether revoked."""
     from store.db import get_engine
     from store.users import list_users
 
     for user in list_users(get_engine(load_settings().db_url)):
-        console.print(f"{user.name:24} {user.role.value:14} {user.plant or ''}")
+        if user.revoked_at:
+            status = f"revoked {user.revoked_at:%Y-%m-%d}"
+        elif user.token_expires_at:
+            status = f"token expires {user.token_expires_at:%Y-%m-%d}"
+        else:
+            status = "token never expires"
+        console.print(f"{user.name:24} {user.role.value:14} {user.plant or '':6} {status}")
 
 
 def main() -> None:

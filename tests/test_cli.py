@@ -41,3 +41,61 @@ def test_unreachable_api_is_a_clear_error(monkeypatch) -> None:
     result = runner.invoke(app, ["submit", str(EXAMPLE), "--token", "x"])
     assert result.exit_code == 1
     assert "cannot reach the changeflow API" in result.output
+
+
+def test_users_commands_revoke_and_never_change_a_role_silently(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Defect 10 from the command line."""
+    monkeypatch.setenv("CHANGEFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("CHANGEFLOW_DATABASE_URL", raising=False)
+    added = runner.invoke(app, ["users", "add", "kim", "--role", "engineering"])
+    assert added.exit_code == 0 and added.output.strip().startswith("cf_")
+    again = runner.invoke(app, ["users", "add", "kim", "--role", "engineering", "--rotate"])
+    assert again.exit_code == 0 and again.output.strip() != added.output.strip()
+    silent = runner.invoke(app, ["users", "add", "kim", "--role", "admin", "--rotate"])
+    assert silent.exit_code == 1 and "keeps the role" in silent.output
+    assert "users role kim --role admin" in silent.output
+    changed = runner.invoke(app, ["users", "role", "kim", "--role", "admin"])
+    assert changed.exit_code == 0 and "engineering -> admin" in changed.output
+    assert runner.invoke(app, ["users", "revoke", "kim"]).exit_code == 0
+    listed = runner.invoke(app, ["users", "list"])
+    assert "kim" in listed.output and "revoked" in listed.output
+    assert runner.invoke(app, ["users", "revoke", "nobody"]).exit_code == 1
+
+
+def test_status_watch_prints_each_stage_when_not_on_a_terminal(monkeypatch) -> None:
+    """Defect 12: `changeflow status ID --watch | tee log` printed nothing."""
+    from domain.stages import ChangeStage
+    from domain.state import ChangeState, StageEntry
+    from starter.api_client import ApiClient
+    from tests.fixtures_data import bracket_request
+
+    request = bracket_request()
+    stages = [ChangeStage.assessing, ChangeStage.awaiting_approval, ChangeStage.completed]
+    states = []
+    for count in range(1, len(stages) + 1):
+        history = [
+            StageEntry(stage=s, at="2026-11-24T10:00:00Z", note=f"n{i}")
+            for i, s in enumerate(stages[:count])
+        ]
+        states.append(
+            ChangeState(
+                change_id="CHG-1",
+                title=request.title,
+                type=request.type.value,
+                stage=stages[count - 1],
+                requested_by="maria.engineer",
+                submitted_by="maria.engineer",
+                priority="normal",
+                request=request,
+                history=history,
+            ).model_dump(mode="json")
+        )
+    replies = iter(states)
+    monkeypatch.setattr(ApiClient, "get", lambda self, path, **params: next(replies))
+    monkeypatch.setattr("starter.cli.time.sleep", lambda _s: None)
+    result = runner.invoke(app, ["status", "CHG-1", "--watch"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("2026-11-24")]
+    assert [line.split()[2] for line in lines] == ["assessing", "awaiting_approval", "completed"]
