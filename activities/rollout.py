@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.deps import ActivityDeps
 from activities.failures import REJECTED, connector_failure
+from activities.heartbeat import heartbeating
 from connectors.errors import ConnectorError
 from domain.messages import TaskInput, TaskResult, VerifyResult
 from domain.rollout import RolloutTask, TaskAction, idempotency_key
@@ -31,7 +32,8 @@ class RolloutActivities:
         key = idempotency_key(inp.change_id, task.id)
         log = get_logger(change_id=inp.change_id, task_id=task.id, key=key)
         try:
-            result = await self._apply(inp.change_id, task, key)
+            async with heartbeating():
+                result = await self._apply(inp.change_id, task, key)
         except ConnectorError as exc:
             log.warning("task write failed", error=str(exc))
             raise connector_failure(exc) from exc
@@ -122,6 +124,10 @@ class RolloutActivities:
     @activity.defn(name="compensate_task")
     async def compensate_task(self, inp: TaskInput) -> TaskResult:
         """Undo a done task: the inverse write, with its own idempotency key."""
+        async with heartbeating():
+            return await self._compensate(inp)
+
+    async def _compensate(self, inp: TaskInput) -> TaskResult:
         task = inp.task
         key = idempotency_key(inp.change_id, task.id, "compensate")
         c = self.deps.connectors
@@ -177,6 +183,10 @@ class RolloutActivities:
     @activity.defn(name="verify_task")
     async def verify_task(self, inp: TaskInput) -> VerifyResult:
         """Read the system back and compare it with what the task should have left there."""
+        async with heartbeating():
+            return await self._verify(inp)
+
+    async def _verify(self, inp: TaskInput) -> VerifyResult:
         task = inp.task
         c = self.deps.connectors
         p = task.params

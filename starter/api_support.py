@@ -140,5 +140,10 @@ async def change_state(client: Client, change_id: str) -> ChangeState:
         return await handle.query(ChangeWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except WorkflowQueryFailedError as exc:
         raise NotAnsweringError(503, _failing(change_id, str(exc))) from exc
-    except RPCError as exc:
-        raise NotAnsweringError(503, _failing(change_id, exc.message)) from exc
+    except RPCError as exc:  # the workflow task is not failing (see above): nobody answered
+        raise HTTPException(
+            503,
+            f"no worker answered for change {change_id} within "
+            f"{QUERY_TIMEOUT.total_seconds():.0f}s ({exc.message}): are changeflow's workers "
+            "running?",
+        ) from exc

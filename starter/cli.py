@@ -103,7 +103,7 @@ def up(
     )
     console.print("Ctrl-C stops everything.")
     try:
-        wait_until_interrupted(stack)
+        wait_until_interrupted(stack, progress=lambda m: console.print(f"[yellow]{m}[/]"))
     except StackError as exc:
         raise _fail(str(exc)) from exc
     console.print("stopped.")

@@ -69,7 +69,7 @@ def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float =
         return 0
     console.print("\nThe stack keeps running. Ctrl-C stops it.")
     try:
-        wait_until_interrupted(stack)
+        wait_until_interrupted(stack, progress=lambda m: console.print(f"[yellow]{m}[/]"))
     except StackError as exc:
         console.print(f"[bold red]{exc}[/]")
         return 1

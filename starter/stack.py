@@ -1,6 +1,7 @@
 """The embedded stack behind `changeflow up`: Temporal dev server (persistent, search attributes
 registered, Web UI), the plant-systems simulator, the worker and the HTTP API, as child processes
-of one process group, started in order, each waited on until healthy, stopped in reverse."""
+of one process group, started in order, each waited on until healthy, stopped in reverse. A
+service that dies is restarted (and the stack says so); one that keeps dying stops the stack."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from infra.signing import ensure_local_key
 from workflows.search_attributes import cli_flags
 
 BIN = Path(sys.executable).parent
+MAX_RESTARTS = 5  # within RESTART_WINDOW seconds; more and the stack gives up
+RESTART_WINDOW = 60.0
 
 
 class StackError(RuntimeError):
@@ -52,6 +55,7 @@ class Service:
     busy: tuple[str, int] | None = None  # a port that must be free before starting
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    restarts: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Stack:
     dataset: str = "demo"
     ui_port: int = 8233
     services: list[Service] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         home = self.settings.home
@@ -145,7 +150,7 @@ class Stack:
     def start(
         self, progress: Callable[[str], None] = lambda _m: None, timeout: float = 60.0
     ) -> None:
-        env = {
+        self.env = {
             **os.environ,
             "CHANGEFLOW_HOME": str(self.settings.home),
             "CHANGEFLOW_SIMULATOR_URL": self.settings.simulator_url,
@@ -153,7 +158,7 @@ class Stack:
             "TEMPORAL_ADDRESS": self.settings.temporal_address,
             "CHANGEFLOW_DATABASE_URL": self.settings.db_url,
         }
-        ensure_local_key(self.settings.home, env)  # the API signs, the worker verifies
+        ensure_local_key(self.settings.home, self.env)  # the API signs, the worker verifies
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):
@@ -161,17 +166,43 @@ class Stack:
                         f"{service.name}: port {service.busy[1]} is already in use "
                         "(is another changeflow stack running?)"
                     )
-                service.log_path = self.settings.home / "logs" / f"{service.name}.log"
-                log = service.log_path.open("ab")
-                service.process = subprocess.Popen(
-                    service.argv, stdout=log, stderr=log, env=env, stdin=subprocess.DEVNULL
-                )
+                self._launch(service)
                 progress(f"starting {service.name}")
                 self._wait(service, timeout)
                 progress(f"{service.name} is up")
         except BaseException:
             self.stop()
             raise
+
+    def _launch(self, service: Service) -> None:
+        service.log_path = self.settings.home / "logs" / f"{service.name}.log"
+        with service.log_path.open("ab") as log:
+            service.process = subprocess.Popen(
+                service.argv, stdout=log, stderr=log, env=self.env, stdin=subprocess.DEVNULL
+            )
+
+    def supervise(self, progress: Callable[[str], None], timeout: float = 60.0) -> None:
+        """One round of supervision: restart every service that died, saying so; StackError
+        when a service died more than MAX_RESTARTS times within RESTART_WINDOW seconds."""
+        for service in self.services:
+            proc = service.process
+            if proc is None or proc.poll() is None:
+                continue
+            now = time.monotonic()
+            service.restarts = [t for t in service.restarts if now - t < RESTART_WINDOW] + [now]
+            code = proc.returncode
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            if len(service.restarts) > MAX_RESTARTS:
+                raise StackError(
+                    f"{service.name} keeps dying ({how}, {len(service.restarts)} times in "
+                    f"{RESTART_WINDOW:.0f}s); see {service.log_path}:\n{self._tail(service)}"
+                )
+            progress(
+                f"{service.name} stopped ({how}); restarting it (restart {len(service.restarts)})"
+            )
+            self._launch(service)
+            self._wait(service, timeout)
+            progress(f"{service.name} is up again")
 
     def _wait(self, service: Service, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -196,10 +227,6 @@ class Stack:
             return ""
         return "\n".join(service.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def alive(self) -> list[str]:
-        """Names of services that have died."""
-        return [s.name for s in self.services if s.process and s.process.poll() is not None]
-
     def stop(self) -> None:
         for service in reversed(self.services):
             proc = service.process
@@ -218,8 +245,9 @@ class Stack:
         return f"{base}/namespaces/{ns}/workflows/{change_id}" if change_id else base
 
 
-def wait_until_interrupted(stack: Stack) -> None:
-    """Block until Ctrl-C / SIGTERM or a service dies, then stop everything."""
+def wait_until_interrupted(stack: Stack, progress: Callable[[str], None] = lambda _m: None) -> None:
+    """Block until Ctrl-C / SIGTERM, restarting services that die; then stop everything. A
+    service that keeps dying raises StackError (after everything was stopped)."""
     stopping = {"flag": False}
 
     def handler(_sig: int, _frame: object) -> None:
@@ -229,11 +257,7 @@ def wait_until_interrupted(stack: Stack) -> None:
     signal.signal(signal.SIGTERM, handler)
     try:
         while not stopping["flag"]:
-            dead = stack.alive()
-            if dead:
-                raise StackError(
-                    f"{', '.join(dead)} stopped unexpectedly; see {stack.settings.home / 'logs'}"
-                )
+            stack.supervise(progress)
             time.sleep(0.5)
     finally:
         stack.stop()

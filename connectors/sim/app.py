@@ -7,6 +7,7 @@ every system's current state; `POST /sim/faults` makes the next matching request
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +42,9 @@ class Fault(BaseModel):
     method: str = "POST"
     status: int = Field(default=503, ge=400, le=599)
     times: int = Field(default=1, ge=1)
+    delay_s: float = Field(
+        default=0.0, ge=0, le=600, description="Answer normally, but this much later (no error)."
+    )
 
 
 class ReleaseRevision(BaseModel):
@@ -74,14 +78,14 @@ class _Faults:
         self.rules: list[Fault] = []
         self.lock = threading.Lock()
 
-    def take(self, method: str, path: str) -> int | None:
+    def take(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for rule in self.rules:
                 if rule.method.upper() == method and rule.path_contains in path:
                     rule.times -= 1
                     if rule.times <= 0:
                         self.rules.remove(rule)
-                    return rule.status
+                    return rule
         return None
 
 
@@ -97,9 +101,13 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
 
     @app.middleware("http")
     async def inject_faults(request: Request, call_next: Any) -> Any:
-        status = faults.take(request.method, request.url.path)
-        if status is not None:
-            return JSONResponse({"detail": f"injected fault {status}"}, status_code=status)
+        fault = faults.take(request.method, request.url.path)
+        if fault is not None and fault.delay_s > 0:
+            await asyncio.sleep(fault.delay_s)  # a slow system, not a failing one
+        elif fault is not None:
+            return JSONResponse(
+                {"detail": f"injected fault {fault.status}"}, status_code=fault.status
+            )
         return await call_next(request)
 
     @app.exception_handler(SimRejection)
