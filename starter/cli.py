@@ -27,8 +27,6 @@ from starter.api_client import ApiClient, ApiError
 from starter.render import audit_table, change_table, impact_markdown, state_view, thread_view
 
 app = typer.Typer(help="changeflow: orchestrate manufacturing change.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -341,79 +339,9 @@ def audit(change_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     console.print(audit_table(change_id, data))
 
 
-@users_app.command("add")
-def users_add(
-    name: str,
-    role: Role = typer.Option(...),
-    plant: str | None = None,
-    rotate: bool = typer.Option(
-        False, help="issue a new token (creates the user if missing; never changes the role)"
-    ),
-) -> None:
-    """Create a user and print their API token (shown once; only its hash is stored)."""
-    from store.db import get_engine
-    from store.users import UserError, add_user
+from starter.cli_users import users_app  # noqa: E402  (it uses this module's helpers)
 
-    settings = load_settings()
-    if plant and plant not in settings.plant_codes():
-        raise _fail(f"plant {plant} does not exist (known: {', '.join(settings.plant_codes())})")
-    try:
-        token = add_user(
-            get_engine(settings.db_url),
-            name,
-            role,
-            plant,
-            rotate=rotate,
-            ttl_days=settings.token_ttl_days,
-        )
-    except UserError as exc:
-        raise _fail(str(exc)) from exc
-    print(token)
-
-
-@users_app.command("role")
-def users_role(
-    name: str, role: Role = typer.Option(...), plant: str | None = typer.Option(None)
-) -> None:
-    """Change a user's role (and plant) on purpose; prints what changed."""
-    from store.db import get_engine
-    from store.users import UserError, set_role
-
-    settings = load_settings()
-    try:
-        before, after = set_role(get_engine(settings.db_url), name, role, plant)
-    except UserError as exc:
-        raise _fail(str(exc)) from exc
-    console.print(f"{name}: {before} -> {after}")
-
-
-@users_app.command("revoke")
-def users_revoke(name: str) -> None:
-    """End a user's access now (the user stays in the store, for the record)."""
-    from store.db import get_engine
-    from store.users import UserError, revoke_user
-
-    try:
-        revoke_user(get_engine(load_settings().db_url), name)
-    except UserError as exc:
-        raise _fail(str(exc)) from exc
-    console.print(f"{name} revoked: their token no longer works")
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """Every user with role, plant, token expiry and whether revoked."""
-    from store.db import get_engine
-    from store.users import list_users
-
-    for user in list_users(get_engine(load_settings().db_url)):
-        if user.revoked_at:
-            status = f"revoked {user.revoked_at:%Y-%m-%d}"
-        elif user.token_expires_at:
-            status = f"token expires {user.token_expires_at:%Y-%m-%d}"
-        else:
-            status = "token never expires"
-        console.print(f"{user.name:24} {user.role.value:14} {user.plant or '':6} {status}")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

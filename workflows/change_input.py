@@ -47,18 +47,7 @@ class ChangeInputHandlers(ChangeBase):
             await self._refuse(DECISION, decision.approver, refusal, decision.approval_id)
         self._state.approvals.received.append(decision)
         self._refresh_details()
-        await self._audit(
-            f"approval.{decision.decision.value}",
-            decision.approver,
-            {
-                "approval_id": decision.approval_id,
-                "role": decision.role.value,
-                "plant": decision.plant,
-                "comment": decision.comment,
-                "revision": self._state.revision,
-                "signed_with": decision.signature.key_id if decision.signature else None,
-            },
-        )
+        await self._audit_decision(decision)
         return self._receipt(decision.approval_id, f"{decision.decision.value} recorded")
 
     @submit_decision.validator
@@ -93,6 +82,20 @@ class ChangeInputHandlers(ChangeBase):
     @request_cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._validate(CANCEL, request, cancel_refusal(self._state, request))
+
+    async def _audit_decision(self, decision: ApprovalDecision) -> None:
+        await self._audit(
+            f"approval.{decision.decision.value}",
+            decision.approver,
+            {
+                "approval_id": decision.approval_id,
+                "role": decision.role.value,
+                "plant": decision.plant,
+                "comment": decision.comment,
+                "revision": self._state.revision,
+                "signed_with": decision.signature.key_id if decision.signature else None,
+            },
+        )
 
     def _resolution_refusal(self, resolution: Resolution) -> Refusal | None:
         if resolution.resolution_id in self._used_inputs:
@@ -193,17 +196,7 @@ class ChangeInputHandlers(ChangeBase):
                 approvals.ignored.append(note)
             return
         approvals.received.append(decision)
-        await self._audit(
-            f"approval.{decision.decision.value}",
-            decision.approver,
-            {
-                "approval_id": decision.approval_id,
-                "role": decision.role.value,
-                "plant": decision.plant,
-                "comment": decision.comment,
-                "revision": self._state.revision,
-            },
-        )
+        await self._audit_decision(decision)
         self._refresh_details()
 
     @workflow.signal(description="Refused: resolutions go through the API (resolve_hold).")

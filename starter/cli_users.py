@@ -1,0 +1,88 @@
+"""`changeflow users ...`: the people who use the API, administered in the store directly."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from domain.approvals import Role
+from infra.settings import load_settings
+from starter.cli import _fail
+
+users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
+console = Console()
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Role = typer.Option(...),
+    plant: str | None = None,
+    rotate: bool = typer.Option(
+        False, help="issue a new token (creates the user if missing; never changes the role)"
+    ),
+) -> None:
+    """Create a user and print their API token (shown once; only its hash is stored)."""
+    from store.db import get_engine
+    from store.users import UserError, add_user
+
+    settings = load_settings()
+    if plant and plant not in settings.plant_codes():
+        raise _fail(f"plant {plant} does not exist (known: {', '.join(settings.plant_codes())})")
+    try:
+        token = add_user(
+            get_engine(settings.db_url),
+            name,
+            role,
+            plant,
+            rotate=rotate,
+            ttl_days=settings.token_ttl_days,
+        )
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    print(token)
+
+
+@users_app.command("role")
+def users_role(
+    name: str, role: Role = typer.Option(...), plant: str | None = typer.Option(None)
+) -> None:
+    """Change a user's role (and plant) on purpose; prints what changed."""
+    from store.db import get_engine
+    from store.users import UserError, set_role
+
+    settings = load_settings()
+    try:
+        before, after = set_role(get_engine(settings.db_url), name, role, plant)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{name}: {before} -> {after}")
+
+
+@users_app.command("revoke")
+def users_revoke(name: str) -> None:
+    """End a user's access now (the user stays in the store, for the record)."""
+    from store.db import get_engine
+    from store.users import UserError, revoke_user
+
+    try:
+        revoke_user(get_engine(load_settings().db_url), name)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{name} revoked: their token no longer works")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with role, plant, token expiry and whether revoked."""
+    from store.db import get_engine
+    from store.users import list_users
+
+    for user in list_users(get_engine(load_settings().db_url)):
+        if user.revoked_at:
+            status = f"revoked {user.revoked_at:%Y-%m-%d}"
+        elif user.token_expires_at:
+            status = f"token expires {user.token_expires_at:%Y-%m-%d}"
+        else:
+            status = "token never expires"
+        console.print(f"{user.name:24} {user.role.value:14} {user.plant or '':6} {status}")
