@@ -321,3 +321,64 @@ async def test_auditors_read_and_never_write_and_requesters_must_exist(stack: St
     )
     assert naive.status_code == 422 and "timezone" in naive.text
     assert Decision.approve  # the enum the API shares with the workflow
+
+
+def footprint(sim_state: dict, part: str) -> dict[str, list]:
+    """Everything the simulator holds about a part that a change of it writes to."""
+    result: dict[str, list] = {
+        "PLM": [p["current_revision"] for p in sim_state["PLM"]["parts"] if p["number"] == part]
+    }
+    for plant in ("DET", "MTY", "BRN"):
+        systems = sim_state[plant]
+        result[f"{plant}.ERP"] = sorted(
+            (x["parent"], x["component_revision"])
+            for x in systems["ERP"]["mbom_line"]
+            if x["component"] == part
+        )
+        result[f"{plant}.QMS"] = sorted(
+            (x["id"], x["revision"], x["part_revision"])
+            for x in systems["QMS"]["inspection_plan"]
+            if x["part"] == part
+        )
+        result[f"{plant}.MES"] = sorted(
+            (wi["id"], wi["revision"], wi["status"], r["revision"])
+            for wi in systems["MES"]["work_instruction"]
+            for r in wi["parts"]
+            if r["part"] == part
+        )
+    return result
+
+
+async def test_a_temporal_cancellation_mid_rollout_leaves_every_plant_as_it_was(
+    stack: Stack,
+) -> None:
+    """Defect 4: 'Request Cancellation' in the Web UI during rollout (with a write in flight)."""
+    before = stack.sim.get("/sim/state").json()
+    change_id = await stack.submit(example_body())
+    stack.sim.post(
+        "/sim/faults",
+        json={"path_contains": "/qms/MTY/inspection-plans", "delay_s": 2, "times": 1},
+    )
+    await stack.approve_all(change_id, APPROVERS)
+    await poll_until(
+        stack,
+        change_id,
+        lambda s: any(
+            t.plant == "MTY" and t.system.value == "QMS" and t.status.value == "running"
+            for t in s.tasks
+        ),
+    )
+    handle = stack.client.get_workflow_handle(change_id)
+    await handle.cancel()  # what the Web UI's "Request Cancellation" sends
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    state = ChangeState.model_validate((await stack.api.get(f"/api/changes/{change_id}")).json())
+    assert state.stage.value == "rolled_back", state.outcome
+    assert "temporal" in state.outcome
+    after = stack.sim.get("/sim/state").json()
+    assert footprint(after, "100-200") == footprint(before, "100-200")
+    assert footprint(before, "100-200")["PLM"] == ["B"]
+    events = await audit_actions(stack, change_id)
+    actions = [e["action"] for e in events]
+    assert "change.cancel_requested" in actions and actions[-1] == "stage.rolled_back"
+    assert actions.count("task.compensated") == actions.count("task.applied")
