@@ -196,3 +196,14 @@ def test_seed_is_deterministic_and_realistic() -> None:
     assert 140 <= len(SNAPSHOT.parts) <= 170
     assert {p.code for p in SNAPSHOT.plants} == {"DET", "MTY", "BRN"}
     assert demo_index().ebom.find_cycle() is None
+
+
+def test_every_task_action_has_a_handler() -> None:
+    from activities.actions.registry import handler_for, registered
+    from domain.rollout import TaskAction
+
+    assert registered() == frozenset(TaskAction)
+    for action in TaskAction:
+        handler = handler_for(action)
+        assert handler.name == action
+        assert all(callable(getattr(handler, m)) for m in ("apply", "compensate", "read_back"))
