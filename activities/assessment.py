@@ -7,13 +7,14 @@ import asyncio
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.actions.registry import registered
 from activities.deps import ActivityDeps
 from domain.approvals import required_approvals
 from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
-from domain.rollout import plan_rollout
+from domain.plan import PlanError, build_plan
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
 from store.thread_store import IndexCache, ThreadStore
@@ -36,7 +37,8 @@ class AssessmentActivities:
             )
         try:
             report = await asyncio.to_thread(assess, inp.change_id, inp.request, index)
-        except ChangeRejectedError as exc:
+            plan = build_plan(inp.change_id, inp.revision, inp.request, report, registered())
+        except (ChangeRejectedError, PlanError) as exc:
             raise ApplicationError(
                 str(exc), exc.problems, type=INVALID_CHANGE, non_retryable=True
             ) from exc
@@ -49,6 +51,14 @@ class AssessmentActivities:
             kind="impact",
             content=report,
         )
+        await asyncio.to_thread(
+            save_artifact,
+            self.deps.engine,
+            artifact=artifact_id(inp.change_id, "plan", inp.revision),
+            change_id=inp.change_id,
+            kind="plan",
+            content=plan,
+        )
         log.info(
             "impact assessed",
             report_id=report_id,
@@ -58,7 +68,9 @@ class AssessmentActivities:
         return AssessResult(
             impact=summarize(report, report_id, version),
             required_approvals=required_approvals(inp.request, report),
-            tasks=plan_rollout(inp.request, report),
+            tasks=plan.tasks,
+            plan_hash=plan.plan_hash,
+            pilot_plant=plan.pilot_plant,
         )
 
 

@@ -208,6 +208,19 @@ ITEM_FOR_TYPE = {
 }
 
 
+class RolloutOptions(BaseModel):
+    """How the change rolls out across plants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pilot_plant: str | None = Field(
+        default=None,
+        pattern=PLANT_PATTERN,
+        description="The plant that goes first and is verified before any other "
+        "(default: the least affected plant).",
+    )
+
+
 class ChangeRequest(BaseModel):
     """A request to change the product or process, as submitted."""
 
@@ -227,6 +240,7 @@ class ChangeRequest(BaseModel):
         json_schema_extra={"items": {"type": "string", "pattern": PLANT_PATTERN}},
     )
     effectivity: Effectivity = Field(default_factory=Effectivity)
+    rollout: RolloutOptions | None = None
     items: list[AnyItem] = Field(min_length=1, max_length=500)
 
     @field_validator("plants")

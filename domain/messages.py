@@ -43,6 +43,8 @@ class AssessResult(BaseModel):
     impact: ImpactSummary
     required_approvals: list[RequiredApproval]
     tasks: list[RolloutTask]
+    plan_hash: str | None = None
+    pilot_plant: str | None = None
 
 
 class TaskInput(BaseModel):

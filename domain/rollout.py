@@ -46,6 +46,7 @@ class RolloutTask(BaseModel):
         default_factory=dict, description="State read before the write, for compensation."
     )
     verified: bool | None = None
+    wave: int = Field(default=0, description="0 central systems, 1 the pilot plant, 2 the rest.")
     skipped_by: str | None = None
     skip_reason: str | None = None
 
@@ -53,7 +54,7 @@ class RolloutTask(BaseModel):
 def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
     """PLM release first; then per plant: ERP MBOM, then QMS plans, then MES work instructions."""
     tasks: list[RolloutTask] = []
-    for item in request.items:
+    for item in request.part_items():
         release_id = f"PLM.release.{item.part}"
         tasks.append(
             RolloutTask(
@@ -136,6 +137,12 @@ def ready_tasks(tasks: list[RolloutTask]) -> list[RolloutTask]:
         for t in tasks
         if t.status == TaskStatus.pending and all(status.get(d) in FINISHED for d in t.depends_on)
     ]
+
+
+def open_wave(tasks: list[RolloutTask]) -> int | None:
+    """The lowest wave that still has unfinished tasks (None when every task is finished)."""
+    waves = [t.wave for t in tasks if t.status not in FINISHED]
+    return min(waves) if waves else None
 
 
 def compensation_order(tasks: list[RolloutTask]) -> list[RolloutTask]:

@@ -42,6 +42,8 @@ class ChangeState(BaseModel):
     impact: ImpactSummary | None = None
     approvals: ApprovalsState = Field(default_factory=ApprovalsState)
     tasks: list[RolloutTask] = Field(default_factory=list)
+    plan_hash: str | None = Field(default=None, description="What the approvers are shown.")
+    pilot_plant: str | None = None
     hold: Hold | None = None
     history: list[StageEntry] = Field(default_factory=list)
     outcome: str = ""

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.actions.registry import registered
 from activities.assessment import summarize
 from connectors.sim.seed import build_demo_thread
 from domain.approvals import Decision, RequiredApproval, Role, required_approvals
@@ -43,7 +44,8 @@ from domain.messages import (
     TaskResult,
     VerifyResult,
 )
-from domain.rollout import TaskStatus, plan_rollout
+from domain.plan import build_plan
+from domain.rollout import TaskStatus
 from domain.signing import CANCEL, RESOLUTION, Keyring
 from domain.stages import ChangeStage
 from tests.fixtures_data import assess_demo, bracket_request
@@ -98,10 +100,13 @@ class Fakes:
                 report = assess_demo(inp.change_id, inp.request)
             except ChangeRejectedError as exc:  # as the real activity reports it
                 raise ApplicationError(str(exc), type="InvalidChange", non_retryable=True) from exc
+            plan = build_plan(inp.change_id, inp.revision, inp.request, report, registered())
             return AssessResult(
                 impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
                 required_approvals=required_approvals(inp.request, report),
-                tasks=plan_rollout(inp.request, report),
+                tasks=plan.tasks,
+                plan_hash=plan.plan_hash,
+                pilot_plant=plan.pilot_plant,
             )
 
         @activity.defn(name="apply_task")
@@ -506,7 +511,7 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
 async def test_verification_mismatch_or_error_rolls_back(harness) -> None:
     client, queue, fakes = harness
     fakes.verify_bad.add("DET.MES.wi.WI-DET-500-100-10")
-    fakes.verify_error.add("MTY.QMS.plan.IP-MTY-100-200")
+    fakes.verify_error.add("DET.QMS.plan.IP-DET-100-200")
     handle = await start(client, queue)
     await approve_all(handle)
     result = await handle.result()
@@ -681,3 +686,37 @@ async def test_a_payload_that_cannot_be_decoded_fails_the_workflow_instead_of_we
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     assert await workflow_task_failures(handle) == []
+
+
+async def test_the_pilot_plant_goes_first_and_is_read_back_before_any_other(harness) -> None:
+    client, queue, fakes = harness
+    handle = await start(client, queue, rollout={"pilot_plant": "MTY"})
+    await approve_all(handle)
+    assert (await handle.result()).stage == ChangeStage.completed
+    state = await handle.query(ChangeWorkflow.state)
+    assert state.pilot_plant == "MTY" and state.plan_hash
+    plant_of = {t.id: t.plant for t in state.tasks}
+    order = [plant_of[t] for t in fakes.applied]
+    assert order[0] is None  # PLM first
+    last_mty = max(i for i, p in enumerate(order) if p == "MTY")
+    first_det = min(i for i, p in enumerate(order) if p == "DET")
+    assert last_mty < first_det
+    pilot = next(a for a in fakes.audits if a.action == "pilot.verified")
+    assert pilot.detail["plant"] == "MTY" and pilot.detail["failures"] == []
+    assert actions(fakes).index("pilot.verified") < min(
+        i
+        for i, a in enumerate(fakes.audits)
+        if a.action == "task.applied" and a.detail["plant"] == "DET"
+    )
+
+
+async def test_a_pilot_that_does_not_verify_stops_the_change_before_other_plants(harness) -> None:
+    client, queue, fakes = harness
+    fakes.verify_bad.add("MTY.MES.wi.WI-MTY-500-100-10")
+    handle = await start(client, queue, rollout={"pilot_plant": "MTY"})
+    await approve_all(handle)
+    result = await handle.result()
+    assert result.stage == ChangeStage.rolled_back
+    assert "pilot plant MTY did not verify" in result.outcome
+    assert not [t for t in fakes.applied if t.startswith("DET.")]
+    assert sorted(fakes.compensated) == sorted(fakes.applied)

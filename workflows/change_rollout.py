@@ -15,7 +15,14 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from domain.change_details import tasks_note
     from domain.messages import CancelRequest, ResolveAction, TaskInput, TaskResult, VerifyResult
-    from domain.rollout import RolloutTask, TaskStatus, compensation_order, ready_tasks
+    from domain.plan import PILOT_WAVE
+    from domain.rollout import (
+        RolloutTask,
+        TaskStatus,
+        compensation_order,
+        open_wave,
+        ready_tasks,
+    )
     from domain.stages import ChangeStage
     from domain.state import Hold
     from workflows.change_base import ChangeBase
@@ -35,6 +42,7 @@ COMPENSATE_RETRY = RetryPolicy(
     maximum_attempts=20,
     non_retryable_error_types=["ConnectorRejected"],
 )
+PILOT_WAVE_PATCH = "pilot-wave-first"  # patch: earlier runs roll out every plant at once
 CONNECTOR_HEARTBEAT = timedelta(seconds=10)  # a lost worker's task is retried this soon
 
 
@@ -43,12 +51,26 @@ class ChangeRollout(ChangeBase):
     async def _roll_out(self) -> bool:
         """Run the task DAG wave by wave; a failed task puts the change on hold for a person."""
         await self._set_stage(ChangeStage.rolling_out, tasks_note(self._state))
+        waves = workflow.patched(PILOT_WAVE_PATCH)
+        pilot_checked = False
         while True:
             if self._cancel is not None:
                 self._state.outcome = self._cancel_note()
                 await self._roll_back()
                 return False
+            if waves and not pilot_checked and self._pilot_wave_finished():
+                pilot_checked = True
+                failures = await self._verify_pilot()
+                if failures:
+                    self._state.outcome = (
+                        f"the pilot plant {self._state.pilot_plant} did not verify, so no other "
+                        "plant was touched: " + "; ".join(failures)
+                    )
+                    await self._roll_back()
+                    return False
             ready = ready_tasks(self._state.tasks)
+            if waves:  # one wave at a time: central systems, the pilot plant, the rest
+                ready = [t for t in ready if t.wave == open_wave(self._state.tasks)]
             if ready:
                 await asyncio.gather(*(self._run_task(task) for task in ready))
                 self._refresh_details()
@@ -87,6 +109,39 @@ class ChangeRollout(ChangeBase):
                 task.skipped_by, task.skip_reason = resolution.by, resolution.comment
             task.error = None
             await self._set_stage(ChangeStage.rolling_out, f"{task.id}: {resolution.action.value}")
+
+    def _pilot_wave_finished(self) -> bool:
+        """True once the pilot's tasks are finished and other plants' tasks are still to run."""
+        tasks = self._state.tasks
+        current = open_wave(tasks)
+        return (
+            any(t.wave == PILOT_WAVE for t in tasks)
+            and any(t.wave > PILOT_WAVE for t in tasks)
+            and current is not None
+            and current > PILOT_WAVE
+        )
+
+    async def _verify_pilot(self) -> list[str]:
+        """Read back the pilot plant's applied tasks before any other plant is touched."""
+        pilot = [t for t in self._state.tasks if t.wave == PILOT_WAVE]
+        done = [t for t in pilot if t.status == TaskStatus.done]
+        failures, _results = await self._read_back(done)
+        await self._audit(
+            "pilot.verified",
+            "changeflow",
+            {"plant": self._state.pilot_plant, "checked": len(done), "failures": failures},
+        )
+        return failures
+
+    async def _read_back(self, tasks: list[RolloutTask]) -> tuple[list[str], list[VerifyResult]]:
+        """Read every task's system back; marks each task verified or not."""
+        results = await asyncio.gather(*(self._verify_task(task) for task in tasks))
+        failures = []
+        for task, result in zip(tasks, results, strict=True):
+            task.verified = result.ok
+            if not result.ok:
+                failures.append(f"{task.id}: {result.detail}")
+        return failures, list(results)
 
     def _queue_for(self, task: RolloutTask) -> str:
         return queue_for(workflow.info().task_queue, task.system.value, task.plant)
@@ -190,12 +245,7 @@ class ChangeRollout(ChangeBase):
 
     async def _verify(self) -> list[str]:
         done = [t for t in self._state.tasks if t.status == TaskStatus.done]
-        results = await asyncio.gather(*(self._verify_task(task) for task in done))
-        failures = []
-        for task, result in zip(done, results, strict=True):
-            task.verified = result.ok
-            if not result.ok:
-                failures.append(f"{task.id}: {result.detail}")
+        failures, results = await self._read_back(done)
         skipped = [t for t in self._state.tasks if t.status == TaskStatus.skipped]
         for task in skipped:
             task.verified = False

@@ -218,6 +218,8 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._state.approvals.required = assessed.required_approvals
         self._state.approvals.received = []
         self._state.tasks = assessed.tasks
+        self._state.plan_hash = assessed.plan_hash
+        self._state.pilot_plant = assessed.pilot_plant
         workflow.upsert_search_attributes(
             [
                 RISK_LEVEL.value_set(assessed.impact.risk_level.value),

@@ -1,0 +1,73 @@
+"""The rollout plan: waves, pilot choice, content hash and validation (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.actions.registry import registered
+from domain.plan import PlanError, assign_waves, build_plan, plan_hash, plan_problems
+from domain.rollout import RolloutTask, TaskAction
+from domain.thread import System
+from tests.fixtures_data import assess_demo, bracket_request
+
+ACTIONS = registered()
+
+
+def plan_for(**overrides):
+    request = bracket_request(**overrides)
+    return build_plan("ECO-1", 1, request, assess_demo("ECO-1", request), ACTIONS)
+
+
+def test_waves_put_central_systems_then_the_pilot_then_the_rest() -> None:
+    plan = plan_for()
+    assert plan.pilot_plant == "MTY"  # the least affected of DET and MTY
+    waves = {w.wave: w.plants for w in plan.waves()}
+    assert waves == {0: [], 1: ["MTY"], 2: ["DET"]}
+    assert all(t.wave == 0 for t in plan.tasks if t.plant is None)
+    named = plan_for(rollout={"pilot_plant": "DET"})
+    assert named.pilot_plant == "DET" and {w.wave: w.plants for w in named.waves()}[2] == ["MTY"]
+    assert named.plan_hash != plan.plan_hash
+
+
+def test_the_hash_covers_what_the_plan_does_not_its_progress() -> None:
+    plan = plan_for()
+    assert plan_for().plan_hash == plan.plan_hash
+    progressed = [t.model_copy(update={"status": "done", "attempts": 3}) for t in plan.tasks]
+    assert plan_hash(progressed) == plan.plan_hash
+    retargeted = [
+        t.model_copy(update={"target": "other"}) if i == 0 else t for i, t in enumerate(plan.tasks)
+    ]
+    assert plan_hash(retargeted) != plan.plan_hash
+
+
+def test_a_pilot_the_change_does_not_affect_is_refused() -> None:
+    with pytest.raises(PlanError, match="does not affect plant BRN"):
+        plan_for(rollout={"pilot_plant": "BRN"})
+
+
+def task(
+    task_id: str, *deps: str, action: TaskAction = TaskAction.update_mbom, plant: str = "DET"
+) -> RolloutTask:
+    return RolloutTask(
+        id=task_id,
+        system=System.ERP,
+        plant=plant,
+        action=action,
+        target="x",
+        depends_on=list(deps),
+        summary=task_id,
+    )
+
+
+def test_plan_validation_names_every_problem() -> None:
+    tasks = [task("a", "c"), task("b", "a"), task("c", "b"), task("d", "missing"), task("d")]
+    problems = plan_problems(tasks, ACTIONS)
+    assert "task d appears 2 times" in problems
+    assert "task d depends on missing, which is not in the plan" in problems
+    assert "the plan has a cycle: a -> c -> b -> a" in problems
+    assert plan_problems([task("e")], {"release_revision"}) == [
+        "task e: no handler for action update_mbom"
+    ]
+    later = assign_waves([task("p", plant="DET"), task("q", "p", plant="MTY")], pilot="MTY")
+    assert any("of a later wave" in p for p in plan_problems(later, ACTIONS))
+    assert plan_problems(assign_waves([task("p"), task("q", "p")], pilot="DET"), ACTIONS) == []
