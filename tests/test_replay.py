@@ -18,7 +18,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_committed() -> None:
-    assert len(HISTORIES) >= 12  # v1-: before thread sync, v2-: before signed input, v3-: before waves
+    assert len(HISTORIES) >= 12  # v1-: before thread sync; v2-: signed input; v3-: waves
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
