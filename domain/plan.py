@@ -43,9 +43,7 @@ class RolloutPlan(BaseModel):
             if task.plant:
                 plants[task.wave].add(task.plant)
             counts[task.wave] += 1
-        return [
-            Wave(wave=w, plants=sorted(plants[w]), tasks=counts[w]) for w in sorted(plants)
-        ]
+        return [Wave(wave=w, plants=sorted(plants[w]), tasks=counts[w]) for w in sorted(plants)]
 
 
 class PlanError(ValueError):
@@ -178,4 +176,54 @@ def build_plan(
         pilot_plant=pilot,
         tasks=tasks,
         plan_hash=plan_hash(tasks),
+    )
+
+
+class PlanTaskView(BaseModel):
+    id: str
+    system: str
+    plant: str | None
+    action: str
+    target: str
+    depends_on: list[str]
+    wave: int
+    status: str
+
+
+class PlanView(BaseModel):
+    """A plan as people read it (API, CLI): waves, then the tasks, paged."""
+
+    change_id: str
+    plan_hash: str
+    pilot_plant: str | None
+    waves: list[Wave]
+    total_tasks: int
+    offset: int
+    limit: int
+    tasks: list[PlanTaskView]
+
+
+def plan_view(plan: RolloutPlan, offset: int = 0, limit: int = 500) -> PlanView:
+    ordered = sorted(plan.tasks, key=lambda t: (t.wave, t.plant or "", t.id))
+    return PlanView(
+        change_id=plan.change_id,
+        plan_hash=plan.plan_hash,
+        pilot_plant=plan.pilot_plant,
+        waves=plan.waves(),
+        total_tasks=len(ordered),
+        offset=offset,
+        limit=limit,
+        tasks=[
+            PlanTaskView(
+                id=t.id,
+                system=t.system.value,
+                plant=t.plant,
+                action=t.action.value,
+                target=t.target,
+                depends_on=t.depends_on,
+                wave=t.wave,
+                status=t.status.value,
+            )
+            for t in ordered[offset : offset + limit]
+        ],
     )

@@ -24,7 +24,14 @@ from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
 from infra.settings import SettingsError, load_settings
 from starter.api_client import ApiClient, ApiError
-from starter.render import audit_table, change_table, impact_markdown, state_view, thread_view
+from starter.render import (
+    audit_table,
+    change_table,
+    impact_markdown,
+    plan_tree,
+    state_view,
+    thread_view,
+)
 
 app = typer.Typer(help="changeflow: orchestrate manufacturing change.", no_args_is_help=True)
 console = Console()
@@ -258,6 +265,28 @@ def cancel(change_id: str, reason: str = "", token: str | None = TokenOption) ->
     """Cancel a change (what was already rolled out is rolled back)."""
     _call(_client(token).post, f"/api/changes/{change_id}/cancel", {"reason": reason})
     console.print(f"cancel sent for {change_id}")
+
+
+@app.command()
+def plan(
+    change_id: str | None = typer.Argument(None, help="a change's id"),
+    preview: Path | None = typer.Option(None, "--preview", help="a change file: plan it only"),
+    token: str | None = TokenOption,
+) -> None:
+    """A change's rollout plan as a tree per wave and plant (or a change file's, unstarted)."""
+    if (change_id is None) == (preview is None):
+        raise _fail("give either a change id or --preview FILE")
+    client = _client(token)
+    if preview is not None:
+        request = read_change_file(preview)
+        view = _call(
+            client.post, "/api/plan-preview", request.model_dump(mode="json", exclude_none=True)
+        )
+    else:
+        view = _call(lambda: client.get(f"/api/changes/{change_id}/plan", limit=5000))
+    console.print(plan_tree(view))
+    if preview is not None:
+        console.print("(nothing was started)")
 
 
 @app.command()

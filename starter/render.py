@@ -8,12 +8,14 @@ from rich.console import Group
 from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
+from rich.tree import Tree
 
 from domain.approvals import outstanding
 from domain.state import ChangeState
 
 STAGE_STYLE = {
     "completed": "green",
+    "completed_with_deviations": "yellow",
     "rejected": "red",
     "rolled_back": "red",
     "cancelled": "yellow",
@@ -194,3 +196,33 @@ def audit_table(change_id: str, data: dict[str, Any]) -> Group:
             str(event["seq"]), event["at"][:19], event["actor"], event["action"], detail[:120]
         )
     return Group(table, f"{check['events']} events, hash chain {verdict}")
+
+
+WAVE_NAMES = {0: "central systems", 1: "pilot plant", 2: "remaining plants"}
+
+
+def plan_tree(view: dict[str, Any]) -> Tree:
+    """A plan as a tree: wave, then plant, then each task with its status."""
+    pilot = f", pilot {view['pilot_plant']}" if view.get("pilot_plant") else ""
+    root = Tree(
+        f"[bold]plan of {view['change_id']}[/] ({view['total_tasks']} tasks{pilot}) "
+        f"[dim]hash {view['plan_hash'][:16]}[/]"
+    )
+    by_wave: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for task in view["tasks"]:
+        by_wave.setdefault(task["wave"], {}).setdefault(task["plant"] or "central", []).append(task)
+    for wave, plants in sorted(by_wave.items()):
+        branch = root.add(f"[bold]wave {wave}[/]: {WAVE_NAMES.get(wave, '')}")
+        for plant, tasks in sorted(plants.items()):
+            node = branch.add(f"[cyan]{plant}[/]")
+            for task in tasks:
+                after = (
+                    f" [dim](after {', '.join(task['depends_on'])})[/]"
+                    if task["depends_on"]
+                    else ""
+                )
+                status = _styled(task["status"], TASK_STYLE)
+                node.add(f"{task['id']}  {task['action']} {task['target']}  {status}{after}")
+    if view["total_tasks"] > len(view["tasks"]):
+        root.add(f"[dim]... {view['total_tasks'] - len(view['tasks'])} more tasks[/]")
+    return root

@@ -23,6 +23,7 @@ from connectors.errors import ConnectorError
 from domain.change_request import ChangeRequest
 from domain.impact import ImpactReport
 from domain.messages import ChangeInput
+from domain.plan import PlanView, RolloutPlan, plan_view
 from domain.stages import ChangeStage
 from domain.state import ChangeState
 from infra.logs import get_logger
@@ -213,6 +214,32 @@ async def get_impact(
         objects=[o.model_dump(mode="json") for o in report.objects[offset : offset + limit]],
     )
     return data
+
+
+@router.get(
+    "/api/changes/{change_id}/plan",
+    response_model=PlanView,
+    responses=responses(401, 404, 409, 422, 503),
+)
+async def get_plan(
+    change_id: ChangeId,
+    request: Request,
+    _user: Reader,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(500, ge=1, le=5000),
+) -> PlanView:
+    """The change's rollout plan: its hash, waves and tasks with their status, paged."""
+    state = await change_state(temporal(request), change_id)
+    if state.plan_hash is None:
+        raise HTTPException(409, f"change {change_id} has no plan yet (stage {state.stage.value})")
+    plan = RolloutPlan(
+        change_id=change_id,
+        revision=state.revision,
+        pilot_plant=state.pilot_plant,
+        tasks=state.tasks,
+        plan_hash=state.plan_hash,
+    )
+    return plan_view(plan, offset, limit)
 
 
 @router.get(

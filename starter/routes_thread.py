@@ -10,11 +10,13 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 
+from activities.actions.registry import registered
 from domain.approvals import Role
 from domain.change_request import ChangeRequest
 from domain.errors import ChangeRejectedError
 from domain.impact_engine import assess
 from domain.messages import SyncOutcome, SyncRequest
+from domain.plan import PlanError, PlanView, build_plan, plan_view
 from starter.api_support import Reader, Writer, engine_of, responses, temporal, workflow_type
 from store.thread_store import ThreadStore
 from workflows.thread_sync import ThreadSyncWorkflow
@@ -53,6 +55,25 @@ async def impact_preview(change: ChangeRequest, request: Request, _user: Reader)
     data = report.model_dump(mode="json")
     data.update(counts=report.counts(), thread_version=version, total_objects=len(report.objects))
     return data
+
+
+@router.post("/api/plan-preview", response_model=PlanView, responses=responses(401, 409, 413, 422))
+async def plan_preview(change: ChangeRequest, request: Request, _user: Reader) -> PlanView:
+    """The rollout plan a change file would get, from the current thread; starts nothing."""
+    version, index = await asyncio.to_thread(request.app.state.indexes.current)
+    if version == 0:
+        raise HTTPException(409, "the digital thread is empty: run a sync first")
+    change_id = change.change_id or "PREVIEW"
+    try:
+        report = await asyncio.to_thread(assess, change_id, change, index)
+        plan = build_plan(change_id, 1, change, report, registered())
+    except (ChangeRejectedError, PlanError) as exc:
+        raise HTTPException(422, exc.problems) from exc
+    if not plan.tasks:
+        raise HTTPException(
+            422, [f"type: {change.type.value} changes are assessed but not rolled out yet"]
+        )
+    return plan_view(plan, 0, 5000)
 
 
 @router.get("/api/thread", responses=responses(401))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import yaml
 from temporalio.testing import ActivityEnvironment
 
 from activities.deps import ActivityDeps
@@ -367,3 +368,54 @@ async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> N
     assert (
         await stack.api.post("/api/thread/sync", json={"mode": "sideways"}, headers=auth)
     ).status_code == 422
+
+
+def bracket_d(**overrides: object) -> dict:
+    items = [{"part": "100-200", "from_revision": "C", "to_revision": "D"}]
+    return example_body(items=items, **overrides)
+
+
+async def test_plan_of_a_change_and_of_a_change_file(stack: Stack, monkeypatch, tmp_path) -> None:
+    auth = stack.auth("maria.engineer")  # the first test took bracket 100-200 to rev C
+    preview = await stack.api.post("/api/plan-preview", json=bracket_d(), headers=auth)
+    assert preview.status_code == 200, preview.text
+    view = preview.json()
+    assert view["pilot_plant"] == "MTY"
+    assert [(w["wave"], w["plants"]) for w in view["waves"]] == [
+        (0, []),
+        (1, ["MTY"]),
+        (2, ["DET"]),
+    ]
+    assert {t["status"] for t in view["tasks"]} == {"pending"}
+    bad_pilot = await stack.api.post(
+        "/api/plan-preview", json=bracket_d(rollout={"pilot_plant": "BRN"}), headers=auth
+    )
+    assert bad_pilot.status_code == 422 and "does not affect plant BRN" in bad_pilot.text
+    refused = await stack.api.post(
+        "/api/changes", json=bracket_d(rollout={"pilot_plant": "BRN"}), headers=auth
+    )
+    assert refused.status_code == 201  # the plan is made at assessment: the change is rejected
+    rejected = await poll(stack, refused.json()["change_id"], "rejected")
+    assert "does not affect plant BRN" in rejected.outcome
+
+    change_id = await stack.submit(bracket_d(change_id=f"PLAN-{uuid.uuid4().hex[:6]}"))
+    await poll(stack, change_id, "awaiting_approval")
+    plan = (await stack.api.get(f"/api/changes/{change_id}/plan", params={"limit": 2})).json()
+    assert plan["plan_hash"] == view["plan_hash"]
+    assert plan["total_tasks"] == view["total_tasks"] and len(plan["tasks"]) == 2
+
+    from typer.testing import CliRunner
+
+    from starter.cli import app
+
+    monkeypatch.setenv("CHANGEFLOW_API_URL", str(stack.api.base_url))
+    monkeypatch.setenv("CHANGEFLOW_TOKEN", stack.tokens["maria.engineer"])
+    runner = CliRunner()
+    shown = await asyncio.to_thread(runner.invoke, app, ["plan", change_id])
+    assert shown.exit_code == 0, shown.output
+    assert "wave 1" in shown.output and "pilot plant" in shown.output and "MTY" in shown.output
+    file = tmp_path / "change.yaml"
+    file.write_text(yaml.safe_dump(bracket_d()))
+    previewed = await asyncio.to_thread(runner.invoke, app, ["plan", "--preview", str(file)])
+    assert previewed.exit_code == 0 and "nothing was started" in previewed.output
+    await stack.api.post(f"/api/changes/{change_id}/cancel", json={"reason": "done"}, headers=auth)
