@@ -9,6 +9,7 @@ approval id, or the client's Idempotency-Key) makes a retried request the same d
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -102,20 +103,21 @@ def _sign(kind: str, change_id: str, message: Any) -> Any:
     return signed(kind, change_id, message, ring.active)
 
 
-def _audit_refusal(
-    request: Request, change_id: str, user: str, kind: str, input_id: str, reason: str, code: str
+def _append_audit(
+    request: Request, change_id: str, actor: str, action: str, detail: dict[str, Any]
 ) -> None:
-    """A refusal the validator gave never enters the workflow's history: record it here."""
+    """Input the workflow never saw (refused by its validator, or sent around it) is recorded
+    here, on the change's own chain."""
     engine = engine_of(request)
     registered = registered_change(engine, change_id)
     append_event(
         engine,
         change_id=change_id,
-        event_key=f"{change_id}:refused:{uuid4().hex}",
+        event_key=f"{change_id}:{action}:{uuid4().hex}",
         chain_key=registered.chain_key if registered else None,
-        actor=user,
-        action="input.refused",
-        detail={"kind": kind, "input_id": input_id, "reason": reason, "refusal": code},
+        actor=actor,
+        action=action,
+        detail=detail,
     )
 
 
@@ -145,7 +147,15 @@ async def _send(
                 ) from exc
             raise await not_answering(handle, change_id, str(cause or exc)) from exc
         if cause.details[:1] != (AUDITED,):
-            _audit_refusal(request, change_id, user, kind, update_id, cause.message, cause.type)
+            detail = {"kind": kind, "input_id": update_id, "reason": cause.message}
+            await asyncio.to_thread(
+                _append_audit,
+                request,
+                change_id,
+                user,
+                "input.refused",
+                {**detail, "refusal": cause.type},
+            )
         raise HTTPException(STATUS_FOR[cause.type], cause.message) from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         raise NotAnsweringError(
@@ -289,29 +299,22 @@ async def cancel(
         pass
     # the workflow cannot take an Update (its task is failing): ask Temporal to cancel it; the
     # cancellation (rollback included) runs as soon as the workflow can proceed again
-    registered = registered_change(engine_of(request), change_id)
+    registered = await asyncio.to_thread(registered_change, engine_of(request), change_id)
     if user.role != Role.admin and (registered is None or registered.submitted_by != user.name):
         raise HTTPException(403, "only the submitter or an admin can cancel a failing change")
     await temporal(request).get_workflow_handle(change_id).cancel()
-    _audit_input(request, change_id, user.name, "change.cancel_requested", body.reason)
+    await asyncio.to_thread(
+        _append_audit,
+        request,
+        change_id,
+        user.name,
+        "change.cancel_requested",
+        {"reason": body.reason, "via": "temporal cancellation (the workflow is failing)"},
+    )
     return InputReceipt(
         input_id=cancel_id,
         recorded="cancellation requested in Temporal: it runs (rollback included) as soon as "
         "the change's workflow can proceed",
-    )
-
-
-def _audit_input(request: Request, change_id: str, user: str, action: str, reason: str) -> None:
-    engine = engine_of(request)
-    registered = registered_change(engine, change_id)
-    append_event(
-        engine,
-        change_id=change_id,
-        event_key=f"{change_id}:{action}:{uuid4().hex}",
-        chain_key=registered.chain_key if registered else None,
-        actor=user,
-        action=action,
-        detail={"reason": reason, "via": "api"},
     )
 
 
@@ -339,7 +342,9 @@ async def terminate(
     if description.close_time is not None:
         raise HTTPException(409, f"change {change_id} has already ended")
     await handle.terminate(reason=json.dumps({"by": user.name, "reason": body.reason}))
-    _audit_input(request, change_id, user.name, "change.terminated", body.reason)
+    await asyncio.to_thread(
+        _append_audit, request, change_id, user.name, "change.terminated", {"reason": body.reason}
+    )
     return {"status": "terminated"}
 
 
