@@ -37,9 +37,34 @@ class MesConnector(Protocol):
         self,
         wi_id: str,
         revision: int,
-        part: str,
-        part_revision: str,
+        part: str | None,
+        part_revision: str | None,
         *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
+    async def reissue_work_instruction(
+        self, wi_id: str, reason: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def get_routing(self, routing_id: str) -> Routing: ...
+    async def update_operation(
+        self,
+        routing_id: str,
+        op_no: int,
+        *,
+        std_time_min: float | None,
+        work_center: str | None,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
+    async def restore_operation(
+        self,
+        routing_id: str,
+        op_no: int,
+        *,
+        revision: int,
+        std_time_min: float,
+        work_center: str,
         idempotency_key: str,
         change_id: str,
     ) -> dict[str, Any]: ...
@@ -95,15 +120,66 @@ class RestMes(HttpSystem):
         self,
         wi_id: str,
         revision: int,
-        part: str,
-        part_revision: str,
+        part: str | None,
+        part_revision: str | None,
         *,
         idempotency_key: str,
         change_id: str,
     ) -> dict[str, Any]:
+        """Put the work instruction back at `revision` (and `part` at `part_revision`)."""
         return await self.write(
             f"/work-instructions/{seg(wi_id)}/restore",
             {"revision": revision, "part": part, "part_revision": part_revision},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def reissue_work_instruction(
+        self, wi_id: str, reason: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Release the next revision of a work instruction whose process changed."""
+        return await self.write(
+            f"/work-instructions/{seg(wi_id)}/reissue",
+            {"reason": reason},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def get_routing(self, routing_id: str) -> Routing:
+        return Routing.model_validate(await self.get(f"/routings/{seg(routing_id)}"))
+
+    async def update_operation(
+        self,
+        routing_id: str,
+        op_no: int,
+        *,
+        std_time_min: float | None,
+        work_center: str | None,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
+        """Set an operation's standard time and/or work center (the routing's next revision)."""
+        return await self.write(
+            f"/routings/{seg(routing_id)}/operations/{seg(op_no)}",
+            {"std_time_min": std_time_min, "work_center": work_center},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def restore_operation(
+        self,
+        routing_id: str,
+        op_no: int,
+        *,
+        revision: int,
+        std_time_min: float,
+        work_center: str,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
+        return await self.write(
+            f"/routings/{seg(routing_id)}/operations/{seg(op_no)}/restore",
+            {"revision": revision, "std_time_min": std_time_min, "work_center": work_center},
             idempotency_key=idempotency_key,
             change_id=change_id,
         )

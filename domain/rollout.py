@@ -16,6 +16,8 @@ class TaskAction(StrEnum):
     update_mbom = "update_mbom"
     revise_inspection_plan = "revise_inspection_plan"
     publish_work_instruction = "publish_work_instruction"
+    update_routing_operation = "update_routing_operation"
+    reissue_work_instruction = "reissue_work_instruction"
 
 
 class TaskStatus(StrEnum):
@@ -52,6 +54,14 @@ class RolloutTask(BaseModel):
 
 
 def plan_rollout(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
+    """The tasks of a change, by the builder of its type (empty: the type does not roll out)."""
+    from domain.plan_builders import BUILDERS  # the builders use this module's task model
+
+    builder = BUILDERS.get(request.type)
+    return builder(request, report) if builder else []
+
+
+def plan_part_revision(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
     """PLM release first; then per plant: ERP MBOM, then QMS plans, then MES work instructions."""
     tasks: list[RolloutTask] = []
     for item in request.part_items():

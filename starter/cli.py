@@ -119,11 +119,18 @@ def demo(
     exit_when_done: bool = typer.Option(
         False, "--exit", help="stop the stack once the change completes"
     ),
+    scenario: str = typer.Option(
+        "part",
+        help="part: bracket 100-200 rev B -> C in two plants (pilot first); "
+        "process: a routing operation's standard time in DET",
+    ),
 ) -> None:
-    """Run the sample change (bracket 100-200 rev B -> C) end to end on the embedded stack."""
-    from starter.demo import run_demo
+    """Run a sample change end to end on the embedded stack (it stays up until Ctrl-C)."""
+    from starter.demo import SCENARIOS, run_demo
 
-    raise typer.Exit(run_demo(console, exit_when_done=exit_when_done))
+    if scenario not in SCENARIOS:
+        raise _fail(f"no scenario {scenario} (known: {', '.join(SCENARIOS)})")
+    raise typer.Exit(run_demo(console, exit_when_done=exit_when_done, scenario=scenario))
 
 
 @app.command()

@@ -23,7 +23,11 @@ from starter.stack import Stack, StackError, wait_until_interrupted
 from store.db import get_engine
 from store.users import add_user
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "eco-bracket-rev-c.yaml"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCENARIOS = {
+    "part": EXAMPLES / "eco-bracket-rev-c.yaml",  # bracket 100-200 rev B -> C, two plants
+    "process": EXAMPLES / "process-change-takt.yaml",  # a routing operation's standard time
+}
 DEMO_USERS: dict[str, tuple[Role, str | None]] = {
     "maria.engineer": (Role.analyst, None),
     "eng.kim": (Role.engineering, None),
@@ -37,7 +41,13 @@ DEMO_USERS: dict[str, tuple[Role, str | None]] = {
 }
 
 
-def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float = 180.0) -> int:
+def run_demo(
+    console: Console,
+    *,
+    exit_when_done: bool = False,
+    timeout: float = 180.0,
+    scenario: str = "part",
+) -> int:
     settings = load_settings()
     stack = Stack(settings, reset_sim=True)
     console.rule("[bold]changeflow demo")
@@ -54,6 +64,7 @@ def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float =
             get_engine(settings.db_url),
             stack,
             timeout,
+            SCENARIOS[scenario],
         )
     except (ApiError, TimeoutError, httpx.HTTPError) as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
@@ -77,13 +88,19 @@ def run_demo(console: Console, *, exit_when_done: bool = False, timeout: float =
 
 
 def _run_change(
-    console: Console, api_url: str, sim_url: str, engine, stack: Stack, timeout: float
+    console: Console,
+    api_url: str,
+    sim_url: str,
+    engine,
+    stack: Stack,
+    timeout: float,
+    example: Path,
 ) -> str:
     tokens = {
         name: add_user(engine, name, role, plant, rotate=True)
         for name, (role, plant) in DEMO_USERS.items()
     }
-    request = read_change_file(EXAMPLE)
+    request = read_change_file(example)
     analyst = ApiClient(api_url, tokens["maria.engineer"])
     created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
     change_id = created["change_id"]
@@ -103,6 +120,13 @@ def _run_change(
             f"{', '.join(i.plants)}, end items {', '.join(i.end_items)}"
         )
         console.print("        " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
+    if state.pilot_plant:
+        rest = sorted({t.plant for t in state.tasks if t.plant and t.wave > 1})
+        central = "central systems, then " if any(t.plant is None for t in state.tasks) else ""
+        console.print(
+            f"plan: {len(state.tasks)} tasks; {central}pilot plant [bold]{state.pilot_plant}[/]"
+            + (f" (read back before {', '.join(rest)})" if rest else "")
+        )
     for required in state.approvals.required:
         user = next(
             name

@@ -7,19 +7,21 @@ import contextlib
 
 from connectors.errors import NotFoundError
 from connectors.registry import Connectors
-from domain.change_request import ChangeRequest, ChangeType
+from domain.change_request import ChangeRequest, OperationChange
 from domain.change_validation import PartFacts, validate_against_thread
+from domain.plan_builders import BUILDERS
 
 
 async def validate_against_systems(request: ChangeRequest, connectors: Connectors) -> list[str]:
     """Every problem found, each naming the object; empty when the change can start.
 
-    Only the changed parts are read from PLM; the rules are the domain's. A PLM that cannot
-    be reached raises ConnectorError (the API answers 503: nothing is known to be wrong)."""
-    if request.type != ChangeType.part_revision:
+    Only the changed objects are read (parts from PLM, routings from the plant's MES); the
+    rules are the domain's. A system that cannot be reached raises ConnectorError (the API
+    answers 503: nothing is known to be wrong)."""
+    if request.type not in BUILDERS:
         return [
             f"type: {request.type.value} changes can be assessed (changeflow assess) but "
-            "not rolled out yet; only part_revision changes run"
+            "not rolled out yet"
         ]
     plm = connectors.plm()
     parts: dict[str, PartFacts] = {}
@@ -34,4 +36,26 @@ async def validate_against_systems(request: ChangeRequest, connectors: Connector
             )
 
     await asyncio.gather(*(fetch(item.part) for item in request.part_items()))
-    return validate_against_thread(request, parts, connectors.plants())
+    problems = validate_against_thread(request, parts, connectors.plants())
+    for index, item in enumerate(request.items):
+        if isinstance(item, OperationChange):
+            problems += await _operation_problems(index, item, connectors)
+    return problems
+
+
+async def _operation_problems(
+    index: int, item: OperationChange, connectors: Connectors
+) -> list[str]:
+    where = f"items.{index}"
+    if item.plant not in connectors.plants():
+        return [f"{where}.plant: plant {item.plant} does not exist"]
+    try:
+        routing = await connectors.mes(item.plant).get_routing(item.routing)
+    except NotFoundError:
+        return [f"{where}.routing: routing {item.routing} does not exist in {item.plant}'s MES"]
+    if not any(op.op_no == item.op_no for op in routing.operations):
+        numbers = ", ".join(str(op.op_no) for op in routing.operations)
+        return [f"{where}.op_no: routing {item.routing} has no operation {item.op_no} ({numbers})"]
+    if item.std_time_min is None and not item.work_center:
+        return [f"{where}: say what changes (std_time_min and/or work_center)"]
+    return []

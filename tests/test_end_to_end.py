@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from activities.rollout import RolloutActivities
 from domain.messages import SyncOutcome, SyncRequest, TaskInput
 from store.db import get_engine
 from store.thread_store import ThreadStore
-from tests.e2e import Stack, example_body, poll, running_stack
+from tests.e2e import APPROVERS, Stack, example_body, poll, running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
 
 
@@ -419,3 +420,58 @@ async def test_plan_of_a_change_and_of_a_change_file(stack: Stack, monkeypatch, 
     previewed = await asyncio.to_thread(runner.invoke, app, ["plan", "--preview", str(file)])
     assert previewed.exit_code == 0 and "nothing was started" in previewed.output
     await stack.api.post(f"/api/changes/{change_id}/cancel", json={"reason": "done"}, headers=auth)
+
+
+PROCESS = Path(__file__).resolve().parent.parent / "examples" / "process-change-takt.yaml"
+
+
+def routing_footprint(sim: httpx.Client, plant: str, routing: str) -> dict:
+    state = sim.get("/sim/state").json()[plant]["MES"]
+    doc = next(r for r in state["routing"] if r["id"] == routing)
+    wis = sorted((w["id"], w["revision"], w["status"]) for w in state["work_instruction"])
+    return {"routing": doc, "work_instructions": wis}
+
+
+async def test_a_process_change_rolls_out_and_a_failed_one_rolls_back_exactly(
+    stack: Stack,
+) -> None:
+    """Issue 7 (first type beyond part revisions): the takt example runs to completed; a second
+    one that fails on its work instruction is rolled back to the exact prior MES state."""
+    before = routing_footprint(stack.sim, "DET", "R-DET-500-100")
+    body = yaml.safe_load(PROCESS.read_text())
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "completed", "rolled_back", "on_hold")
+    assert state.stage.value == "completed", state.outcome
+    after = routing_footprint(stack.sim, "DET", "R-DET-500-100")
+    op = next(o for o in after["routing"]["operations"] if o["op_no"] == 10)
+    assert op["std_time_min"] == 3.2
+    assert after["routing"]["revision"] == before["routing"].get("revision", 1) + 1
+    ledger = stack.sim.get("/sim/ledger", params={"change_id": change_id}).json()
+    assert {e["action"] for e in ledger} == {
+        "update_routing_operation",
+        "reissue_work_instruction",
+    }
+    assert max(Counter(e["idempotency_key"] for e in ledger).values()) == 1
+
+    # the next takt change fails on its work instruction; rolled back, MES is as it was
+    before = routing_footprint(stack.sim, "DET", "R-DET-500-100")
+    body["items"][0]["std_time_min"] = 2.9
+    stack.sim.post(
+        "/sim/faults",
+        json={"path_contains": "/mes/DET/work-instructions/", "status": 409, "times": 1},
+    )
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "on_hold")
+    response = await stack.api.post(
+        f"/api/changes/{change_id}/resolve",
+        json={"task_id": state.hold.task_id, "action": "rollback", "comment": "not this week"},
+        headers=stack.auth("det.prod"),
+    )
+    assert response.status_code == 202, response.text
+    await poll(stack, change_id, "rolled_back")
+    assert routing_footprint(stack.sim, "DET", "R-DET-500-100") == before
+    bad = dict(body, items=[{"plant": "DET", "routing": "R-NOPE", "op_no": 10, "std_time_min": 2}])
+    refused = await stack.api.post("/api/changes", json=bad, headers=stack.auth("maria.engineer"))
+    assert refused.status_code == 422 and "R-NOPE" in refused.text

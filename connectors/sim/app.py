@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
+from connectors.sim.process_routes import add_process_routes
 from connectors.sim.store import SimRejection, SimStore
 from connectors.sim.tables import SimObject
 from domain.revisions import is_after
@@ -69,8 +70,8 @@ class DocumentRevision(BaseModel):
 
 class RestoreDocument(BaseModel):
     revision: int
-    part: str
-    part_revision: str
+    part: str | None = Field(default=None, description="Omitted: only the revision goes back.")
+    part_revision: str | None = None
 
 
 class _Faults:
@@ -471,7 +472,9 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
             doc = store.read(session, system, plant, kind, doc_id)
             if doc is None:
                 raise SimRejection(404, f"{kind.replace('_', ' ')} {doc_id} does not exist")
-            if kind == "work_instruction":
+            if body.part is None:
+                pass  # a reissued document: only its revision goes back
+            elif kind == "work_instruction":
                 for ref in doc["parts"]:
                     if ref["part"] == body.part:
                         ref["revision"] = body.part_revision
@@ -554,4 +557,5 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
             "QMS", "inspection_plan", plant, plan_id, body, idempotency_key, x_change_id
         )
 
+    add_process_routes(app, store, write, need_plant)
     return app
