@@ -71,3 +71,40 @@ def test_plan_validation_names_every_problem() -> None:
     later = assign_waves([task("p", plant="DET"), task("q", "p", plant="MTY")], pilot="MTY")
     assert any("of a later wave" in p for p in plan_problems(later, ACTIONS))
     assert plan_problems(assign_waves([task("p"), task("q", "p")], pilot="DET"), ACTIONS) == []
+
+
+def test_a_process_change_plans_the_operation_then_its_work_instructions() -> None:
+    from domain.change_request import ChangeRequest
+
+    request = ChangeRequest.model_validate(
+        {
+            "title": "Faster press",
+            "type": "process_change",
+            "requested_by": "maria.engineer",
+            "reason": "servo press",
+            "items": [
+                {
+                    "plant": "DET",
+                    "routing": "R-DET-500-100",
+                    "op_no": 10,
+                    "std_time_min": 3.2,
+                    "work_center": "WC-PRESS-2",
+                }
+            ],
+        }
+    )
+    plan = build_plan("ECO-2", 1, request, assess_demo("ECO-2", request), ACTIONS)
+    op, *wis = plan.tasks
+    assert (
+        op.id == "DET.MES.op.R-DET-500-100.10" and op.action == TaskAction.update_routing_operation
+    )
+    assert op.params == {
+        "routing": "R-DET-500-100",
+        "op_no": "10",
+        "std_time_min": "3.2",
+        "work_center": "WC-PRESS-2",
+    }
+    assert wis and all(
+        w.action == TaskAction.reissue_work_instruction and w.depends_on == [op.id] for w in wis
+    )
+    assert plan.pilot_plant == "DET" and {t.wave for t in plan.tasks} == {1}
