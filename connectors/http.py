@@ -92,6 +92,49 @@ class HttpSystem:
     def kinds(self) -> list[str]:
         return list(self.COLLECTIONS)
 
+    # -- administration for releases (connectors/admin.py) --------------------------------
+    async def system_version(self) -> str:
+        return (await self.get("/admin/version"))["version"]
+
+    async def create_backup(
+        self, before_release: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Record a backup of the system as it is, before `before_release` is cut over."""
+        return await self.write(
+            "/admin/backups",
+            {"version": before_release},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def backup_exists(self, backup_id: str) -> bool:
+        try:
+            await self.get(f"/admin/backups/{seg(backup_id)}")
+        except NotFoundError:
+            return False
+        return True
+
+    async def discard_backup(
+        self, backup_id: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        return await self.write(
+            f"/admin/backups/{seg(backup_id)}/discard",
+            {"reason": "release undone"},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def cutover(
+        self, version: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Switch the system to `version`; the answer names the version it ran before."""
+        return await self.write(
+            "/admin/cutover",
+            {"version": version},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
     async def page(
         self,
         kind: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from connectors.admin import SystemAdmin
 from connectors.erp import ErpConnector, RestErp
 from connectors.mes import MesConnector, RestMes
 from connectors.plm import PlmConnector, RestPlm
@@ -56,6 +57,13 @@ class Connectors:
         if chooser is None:
             raise ValueError(f"no connector for system {system}")
         return chooser(plant)
+
+    def admin(self, system: str, plant: str) -> SystemAdmin:
+        """A plant system's administration (version, backup, cutover) for releases."""
+        if system not in ("ERP", "MES", "QMS"):
+            raise ValueError(f"{system} releases are not rolled out by changeflow yet")
+        connector = self.for_system(system, plant)
+        return connector  # type: ignore[return-value]  # the REST connectors offer it
 
     def qms(self, plant: str) -> QmsConnector:
         endpoint = self.settings.plant_endpoint(plant, "qms")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain.change_request import ChangeRequest, ChangeType, OperationChange
+from domain.change_request import ChangeRequest, ChangeType, OperationChange, SystemRelease
 from domain.impact import ImpactKind, ImpactReport
 from domain.rollout import RolloutTask, TaskAction, plan_part_revision
 from domain.thread import System
@@ -61,7 +61,48 @@ def plan_process_change(request: ChangeRequest, report: ImpactReport) -> list[Ro
     return tasks
 
 
+RELEASED_BY_CUTOVER = frozenset({"ERP", "MES", "QMS"})
+
+
+def plan_system_release(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
+    """Per plant and released system, one chain: a backup of the system as it is, the cutover
+    to the new version, and a smoke check that reads the version back."""
+    tasks: list[RolloutTask] = []
+    for item in request.items:
+        if not isinstance(item, SystemRelease) or item.system not in RELEASED_BY_CUTOVER:
+            continue
+        system = System(item.system)
+        params = {"system": item.system, "version": item.version}
+        for obj in report.of_kind(ImpactKind.system):
+            if obj.item != f"{item.system} {item.version}" or obj.plant is None:
+                continue
+            plant = obj.plant
+            prefix = f"{plant}.{item.system}"
+            chain = [
+                (f"{prefix}.backup.{item.version}", TaskAction.backup_system, "back up"),
+                (f"{prefix}.cutover.{item.version}", TaskAction.cutover_system, "cut over to"),
+                (f"{prefix}.smoke.{item.version}", TaskAction.smoke_check, "smoke check"),
+            ]
+            previous: list[str] = []
+            for task_id, action, verb in chain:
+                tasks.append(
+                    RolloutTask(
+                        id=task_id,
+                        system=system,
+                        plant=plant,
+                        action=action,
+                        target=f"{item.system}@{plant}",
+                        params=params,
+                        depends_on=previous,
+                        summary=f"{item.system} {plant}: {verb} {item.version}",
+                    )
+                )
+                previous = [task_id]
+    return tasks
+
+
 BUILDERS: dict[ChangeType, Builder] = {
     ChangeType.part_revision: plan_part_revision,
     ChangeType.process_change: plan_process_change,
+    ChangeType.system_release: plan_system_release,
 }

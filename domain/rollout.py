@@ -18,6 +18,9 @@ class TaskAction(StrEnum):
     publish_work_instruction = "publish_work_instruction"
     update_routing_operation = "update_routing_operation"
     reissue_work_instruction = "reissue_work_instruction"
+    backup_system = "backup_system"
+    cutover_system = "cutover_system"
+    smoke_check = "smoke_check"
 
 
 class TaskStatus(StrEnum):

@@ -122,7 +122,8 @@ def demo(
     scenario: str = typer.Option(
         "part",
         help="part: bracket 100-200 rev B -> C in two plants (pilot first); "
-        "process: a routing operation's standard time in DET",
+        "process: a routing operation's standard time in DET; "
+        "release: MES 11.2 in MTY (backup, cutover, smoke check)",
     ),
 ) -> None:
     """Run a sample change end to end on the embedded stack (it stays up until Ctrl-C)."""

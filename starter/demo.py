@@ -27,6 +27,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIOS = {
     "part": EXAMPLES / "eco-bracket-rev-c.yaml",  # bracket 100-200 rev B -> C, two plants
     "process": EXAMPLES / "process-change-takt.yaml",  # a routing operation's standard time
+    "release": EXAMPLES / "mes-release.yaml",  # MES 11.2 in MTY: backup, cutover, smoke check
 }
 DEMO_USERS: dict[str, tuple[Role, str | None]] = {
     "maria.engineer": (Role.analyst, None),
@@ -37,6 +38,7 @@ DEMO_USERS: dict[str, tuple[Role, str | None]] = {
     "brn.prod": (Role.production, "BRN"),
     "sc.ortiz": (Role.supply_chain, None),
     "safety.ng": (Role.safety, None),
+    "it.ops": (Role.it_ot, None),
     "ops.admin": (Role.admin, None),
 }
 
@@ -192,7 +194,7 @@ def _print_changes(console: Console, sim_url: str, change_id: str) -> None:
         result = ", ".join(
             f"{k}={v}"
             for k, v in response.items()
-            if k in ("current_revision", "revision", "lines_updated")
+            if k in ("current_revision", "revision", "lines_updated", "version")
         )
         table.add_row(
             entry["system"], entry["plant"] or "-", entry["action"], entry["target"], result

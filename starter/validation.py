@@ -7,9 +7,9 @@ import contextlib
 
 from connectors.errors import NotFoundError
 from connectors.registry import Connectors
-from domain.change_request import ChangeRequest, OperationChange
+from domain.change_request import ChangeRequest, OperationChange, SystemRelease
 from domain.change_validation import PartFacts, validate_against_thread
-from domain.plan_builders import BUILDERS
+from domain.plan_builders import BUILDERS, RELEASED_BY_CUTOVER
 
 
 async def validate_against_systems(request: ChangeRequest, connectors: Connectors) -> list[str]:
@@ -40,6 +40,11 @@ async def validate_against_systems(request: ChangeRequest, connectors: Connector
     for index, item in enumerate(request.items):
         if isinstance(item, OperationChange):
             problems += await _operation_problems(index, item, connectors)
+        elif isinstance(item, SystemRelease) and item.system not in RELEASED_BY_CUTOVER:
+            problems.append(
+                f"items.{index}.system: {item.system} releases are assessed but not rolled out "
+                f"yet (changeflow rolls out {', '.join(sorted(RELEASED_BY_CUTOVER))})"
+            )
     return problems
 
 

@@ -68,6 +68,7 @@ APPROVERS = {
     ("production", "BRN"): "brn.prod",
     ("supply_chain", None): "sc.ortiz",
     ("safety", None): "safety.ng",
+    ("it_ot", None): "it.ops",
 }
 
 

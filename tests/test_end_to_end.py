@@ -363,7 +363,12 @@ async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> N
     unknown = dict(process, items=[{"plant": "DET", "routing": "R-NOPE", "op_no": 10}])
     bad = await stack.api.post("/api/impact-preview", json=unknown, headers=auth)
     assert bad.status_code == 422 and "R-NOPE" in bad.json()["detail"][0]
-    refused = await stack.api.post("/api/changes", json=release, headers=auth)
+    equipment = dict(
+        process,
+        type="equipment_change",
+        items=[{"plant": "DET", "equipment": "PRESS-7", "new_equipment": True}],
+    )
+    refused = await stack.api.post("/api/changes", json=equipment, headers=auth)
     assert refused.status_code == 422
     assert any("not rolled out yet" in line for line in refused.json()["detail"])
     assert (
@@ -475,3 +480,43 @@ async def test_a_process_change_rolls_out_and_a_failed_one_rolls_back_exactly(
     bad = dict(body, items=[{"plant": "DET", "routing": "R-NOPE", "op_no": 10, "std_time_min": 2}])
     refused = await stack.api.post("/api/changes", json=bad, headers=stack.auth("maria.engineer"))
     assert refused.status_code == 422 and "R-NOPE" in refused.text
+
+
+RELEASE = Path(__file__).resolve().parent.parent / "examples" / "mes-release.yaml"
+
+
+def admin_footprint(sim: httpx.Client, plants: list[str]) -> dict:
+    state = sim.get("/sim/state").json()
+    return {p: {k: state[p]["MES"][k] for k in ("system_version", "backup")} for p in plants}
+
+
+async def test_a_system_release_cuts_over_plant_by_plant_and_a_failed_wave_rolls_back(
+    stack: Stack,
+) -> None:
+    """Issue 7: MES 11.2 in MTY runs to completed; MES 11.3 to MTY (pilot) then DET fails at
+    DET's cutover, and rollback leaves both plants' MES exactly as before."""
+    body = yaml.safe_load(RELEASE.read_text())
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "completed", "rolled_back", "on_hold")
+    assert state.stage.value == "completed", state.outcome
+    version = stack.sim.get("/mes/MTY/admin/version").json()["version"]
+    assert version == "11.2"
+
+    before = admin_footprint(stack.sim, ["MTY", "DET"])
+    body.update(plants=["MTY", "DET"], rollout={"pilot_plant": "MTY"})
+    body["items"] = [{"system": "MES", "version": "11.3"}]
+    stack.sim.post("/sim/faults", json={"path_contains": "/mes/DET/admin/cutover", "status": 409})
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "on_hold")
+    assert state.hold.task_id == "DET.MES.cutover.11.3"
+    assert stack.sim.get("/mes/MTY/admin/version").json()["version"] == "11.3"  # pilot went first
+    response = await stack.api.post(
+        f"/api/changes/{change_id}/resolve",
+        json={"task_id": state.hold.task_id, "action": "rollback", "comment": "DET not ready"},
+        headers=stack.auth("det.prod"),
+    )
+    assert response.status_code == 202, response.text
+    await poll(stack, change_id, "rolled_back")
+    assert admin_footprint(stack.sim, ["MTY", "DET"]) == before

@@ -108,3 +108,28 @@ def test_a_process_change_plans_the_operation_then_its_work_instructions() -> No
         w.action == TaskAction.reissue_work_instruction and w.depends_on == [op.id] for w in wis
     )
     assert plan.pilot_plant == "DET" and {t.wave for t in plan.tasks} == {1}
+
+
+def test_a_system_release_is_one_chain_per_plant_pilot_first() -> None:
+    from domain.change_request import ChangeRequest
+
+    request = ChangeRequest.model_validate(
+        {
+            "title": "MES 11.3",
+            "type": "system_release",
+            "requested_by": "maria.engineer",
+            "reason": "patch",
+            "plants": ["MTY", "DET"],
+            "rollout": {"pilot_plant": "DET"},
+            "items": [{"system": "MES", "version": "11.3"}, {"system": "LMS", "version": "2"}],
+        }
+    )
+    plan = build_plan("ECO-3", 1, request, assess_demo("ECO-3", request), ACTIONS)
+    by_id = {t.id: t for t in plan.tasks}
+    for plant, wave in (("DET", 1), ("MTY", 2)):
+        backup, cutover, smoke = (
+            f"{plant}.MES.{step}.11.3" for step in ("backup", "cutover", "smoke")
+        )
+        assert by_id[backup].depends_on == [] and by_id[cutover].depends_on == [backup]
+        assert by_id[smoke].depends_on == [cutover] and by_id[smoke].wave == wave
+    assert len(plan.tasks) == 6  # LMS releases are assessed, not rolled out

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.process_routes import add_process_routes
+from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
 from connectors.sim.tables import SimObject
 from domain.revisions import is_after
@@ -36,6 +37,9 @@ LISTS: dict[tuple[str, str], str] = {
     ("mes", "nc-programs"): "nc_program",
     ("qms", "inspection-plans"): "inspection_plan",
 }
+
+
+ADMIN_KINDS = ("system_version", "backup")  # what releases write (connectors/sim/release_routes)
 
 
 class Fault(BaseModel):
@@ -171,13 +175,21 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
             result[plant] = {
                 "ERP": {
                     k: store.all_docs("ERP", plant, k)
-                    for k in ("mbom_line", "production_order", "inventory", "purchase_order")
+                    for k in (
+                        "mbom_line",
+                        "production_order",
+                        "inventory",
+                        "purchase_order",
+                        *ADMIN_KINDS,
+                    )
                 },
                 "MES": {
                     k: store.all_docs("MES", plant, k)
-                    for k in ("routing", "work_instruction", "qualification")
+                    for k in ("routing", "work_instruction", "qualification", *ADMIN_KINDS)
                 },
-                "QMS": {"inspection_plan": store.all_docs("QMS", plant, "inspection_plan")},
+                "QMS": {
+                    k: store.all_docs("QMS", plant, k) for k in ("inspection_plan", *ADMIN_KINDS)
+                },
             }
         return result
 
@@ -558,4 +570,5 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
         )
 
     add_process_routes(app, store, write, need_plant)
+    add_release_routes(app, store, write, need_plant)
     return app

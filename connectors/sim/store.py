@@ -137,6 +137,11 @@ class SimStore:
         row.updated_at = _now()
         session.add(row)
 
+    def delete(self, session: Session, system: str, plant: str, kind: str, key: str) -> None:
+        row = session.get(SimObject, (system, plant, kind, key))
+        if row is not None:
+            session.delete(row)
+
     def read(self, session: Session, system: str, plant: str, kind: str, key: str) -> dict | None:
         row = session.get(SimObject, (system, plant, kind, key))
         return json.loads(row.data) if row else None
