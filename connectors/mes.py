@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
+from connectors.errors import NotFoundError
 from connectors.http import HttpSystem, Page, seg
 from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
 
@@ -65,6 +66,32 @@ class MesConnector(Protocol):
         revision: int,
         std_time_min: float,
         work_center: str,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]: ...
+    async def add_equipment_record(
+        self, equipment: str, kind: str, protocol: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def equipment_record_exists(self, record_id: str) -> bool: ...
+    async def withdraw_equipment_record(
+        self, record_id: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def get_nc_program(self, program: str) -> NcProgram: ...
+    async def release_nc_program(
+        self, program: str, equipment: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def restore_nc_program(
+        self, program: str, revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def get_equipment(self, equipment: str) -> dict[str, Any] | None: ...
+    async def update_equipment_master(
+        self, equipment: str, status: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def restore_equipment_master(
+        self,
+        equipment: str,
+        previous: dict[str, Any] | None,
+        *,
         idempotency_key: str,
         change_id: str,
     ) -> dict[str, Any]: ...
@@ -180,6 +207,91 @@ class RestMes(HttpSystem):
         return await self.write(
             f"/routings/{seg(routing_id)}/operations/{seg(op_no)}/restore",
             {"revision": revision, "std_time_min": std_time_min, "work_center": work_center},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    # -- equipment changes ---------------------------------------------------------------
+    async def add_equipment_record(
+        self, equipment: str, kind: str, protocol: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """A qualification record of the equipment: `safety_review` or `validation` (IQ/OQ/PQ)."""
+        return await self.write(
+            f"/equipment/{seg(equipment)}/records",
+            {"kind": kind, "protocol": protocol},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def equipment_record_exists(self, record_id: str) -> bool:
+        try:
+            await self.get(f"/equipment-records/{seg(record_id)}")
+        except NotFoundError:
+            return False
+        return True
+
+    async def withdraw_equipment_record(
+        self, record_id: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        return await self.write(
+            f"/equipment-records/{seg(record_id)}/withdraw",
+            {"reason": "change undone"},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def get_nc_program(self, program: str) -> NcProgram:
+        return NcProgram.model_validate(await self.get(f"/nc-programs/{seg(program)}"))
+
+    async def release_nc_program(
+        self, program: str, equipment: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Release the next revision of an NC program on `equipment`."""
+        return await self.write(
+            f"/nc-programs/{seg(program)}/release",
+            {"equipment": equipment},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def restore_nc_program(
+        self, program: str, revision: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        return await self.write(
+            f"/nc-programs/{seg(program)}/restore",
+            {"revision": revision},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def get_equipment(self, equipment: str) -> dict[str, Any] | None:
+        try:
+            return await self.get(f"/equipment/{seg(equipment)}")
+        except NotFoundError:
+            return None
+
+    async def update_equipment_master(
+        self, equipment: str, status: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Set the equipment's master-data status (creating it when new)."""
+        return await self.write(
+            f"/equipment/{seg(equipment)}/master",
+            {"status": status},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def restore_equipment_master(
+        self,
+        equipment: str,
+        previous: dict[str, Any] | None,
+        *,
+        idempotency_key: str,
+        change_id: str,
+    ) -> dict[str, Any]:
+        return await self.write(
+            f"/equipment/{seg(equipment)}/master/restore",
+            {"previous": previous},
             idempotency_key=idempotency_key,
             change_id=change_id,
         )

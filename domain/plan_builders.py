@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain.change_request import ChangeRequest, ChangeType, OperationChange, SystemRelease
+from domain.change_request import (
+    ChangeRequest,
+    ChangeType,
+    EquipmentChange,
+    OperationChange,
+    SystemRelease,
+)
 from domain.impact import ImpactKind, ImpactReport
 from domain.rollout import RolloutTask, TaskAction, plan_part_revision
 from domain.thread import System
@@ -101,8 +107,92 @@ def plan_system_release(request: ChangeRequest, report: ImpactReport) -> list[Ro
     return tasks
 
 
+def plan_equipment_change(request: ChangeRequest, report: ImpactReport) -> list[RolloutTask]:
+    """Per equipment: a safety review record, then its validation protocol (IQ/OQ/PQ) record,
+    then each NC program on it released anew, then its master data (validated, in service),
+    then a new revision of every work instruction for the operations it runs."""
+    tasks: list[RolloutTask] = []
+    for item in request.items:
+        if isinstance(item, EquipmentChange):
+            tasks += _equipment_tasks(item, request.title, report)
+    return tasks
+
+
+def _equipment_tasks(item: EquipmentChange, title: str, report: ImpactReport) -> list[RolloutTask]:
+    key, plant, eq = f"{item.plant}/{item.equipment}", item.plant, item.equipment
+    prefix = f"{plant}.MES.{eq}"
+    tasks: list[RolloutTask] = []
+
+    def add(
+        suffix: str,
+        action: TaskAction,
+        target: str,
+        summary: str,
+        depends_on: list[str],
+        **params: str,
+    ) -> str:
+        tasks.append(
+            RolloutTask(
+                id=f"{prefix}.{suffix}"
+                if not suffix.startswith("wi.")
+                else f"{plant}.MES.{suffix}",
+                system=System.MES,
+                plant=plant,
+                action=action,
+                target=target,
+                params={"equipment": eq, **params},
+                depends_on=depends_on,
+                summary=f"MES {plant}: {summary}",
+            )
+        )
+        return tasks[-1].id
+
+    qualify = TaskAction.record_equipment_qualification
+    safety = add("safety", qualify, eq, f"safety review of {eq}", [], kind="safety_review")
+    validation = add(
+        "validation",
+        qualify,
+        eq,
+        f"IQ/OQ/PQ validation of {eq}",
+        [safety],
+        kind="validation",
+        protocol=f"IQ/OQ/PQ {eq}: {title[:80]}",
+    )
+    programs = [
+        add(
+            f"nc.{nc.key}",
+            TaskAction.release_nc_program,
+            nc.key,
+            f"release NC program {nc.key} on {eq}",
+            [validation],
+        )
+        for nc in report.of_kind(ImpactKind.nc_program, plant)
+        if nc.item == key
+    ]
+    master = add(
+        "master",
+        TaskAction.update_equipment_master,
+        eq,
+        f"{eq} master data: validated, in service",
+        programs or [validation],
+        status="in_service",
+    )
+    for wi in report.of_kind(ImpactKind.work_instruction, plant):
+        if wi.item == key:
+            add(
+                f"wi.{wi.key}",
+                TaskAction.reissue_work_instruction,
+                wi.key,
+                f"new revision of work instruction {wi.key} for {eq}",
+                [master],
+                reason=f"equipment {eq} changed",
+            )
+    return tasks
+
+
 BUILDERS: dict[ChangeType, Builder] = {
     ChangeType.part_revision: plan_part_revision,
     ChangeType.process_change: plan_process_change,
     ChangeType.system_release: plan_system_release,
+    ChangeType.equipment_change: plan_equipment_change,
 }

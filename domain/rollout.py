@@ -21,6 +21,9 @@ class TaskAction(StrEnum):
     backup_system = "backup_system"
     cutover_system = "cutover_system"
     smoke_check = "smoke_check"
+    record_equipment_qualification = "record_equipment_qualification"
+    release_nc_program = "release_nc_program"
+    update_equipment_master = "update_equipment_master"
 
 
 class TaskStatus(StrEnum):

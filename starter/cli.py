@@ -123,7 +123,8 @@ def demo(
         "part",
         help="part: bracket 100-200 rev B -> C in two plants (pilot first); "
         "process: a routing operation's standard time in DET; "
-        "release: MES 11.2 in MTY (backup, cutover, smoke check)",
+        "release: MES 11.2 in MTY (backup, cutover, smoke check); "
+        "equipment: a new spindle on M-DET-02 (safety, IQ/OQ/PQ, NC programs, master data)",
     ),
 ) -> None:
     """Run a sample change end to end on the embedded stack (it stays up until Ctrl-C)."""

@@ -28,6 +28,7 @@ SCENARIOS = {
     "part": EXAMPLES / "eco-bracket-rev-c.yaml",  # bracket 100-200 rev B -> C, two plants
     "process": EXAMPLES / "process-change-takt.yaml",  # a routing operation's standard time
     "release": EXAMPLES / "mes-release.yaml",  # MES 11.2 in MTY: backup, cutover, smoke check
+    "equipment": EXAMPLES / "equipment-spindle.yaml",  # a new spindle on M-DET-02
 }
 DEMO_USERS: dict[str, tuple[Role, str | None]] = {
     "maria.engineer": (Role.analyst, None),

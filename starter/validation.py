@@ -7,7 +7,7 @@ import contextlib
 
 from connectors.errors import NotFoundError
 from connectors.registry import Connectors
-from domain.change_request import ChangeRequest, OperationChange, SystemRelease
+from domain.change_request import ChangeRequest, EquipmentChange, OperationChange, SystemRelease
 from domain.change_validation import PartFacts, validate_against_thread
 from domain.plan_builders import BUILDERS, RELEASED_BY_CUTOVER
 
@@ -40,6 +40,14 @@ async def validate_against_systems(request: ChangeRequest, connectors: Connector
     for index, item in enumerate(request.items):
         if isinstance(item, OperationChange):
             problems += await _operation_problems(index, item, connectors)
+        elif isinstance(item, EquipmentChange) and not item.new_equipment:
+            if item.plant not in connectors.plants():
+                problems.append(f"items.{index}.plant: plant {item.plant} does not exist")
+            elif await connectors.mes(item.plant).get_equipment(item.equipment) is None:
+                problems.append(
+                    f"items.{index}.equipment: {item.equipment} is not in {item.plant}'s MES "
+                    "(new equipment: set new_equipment: true)"
+                )
         elif isinstance(item, SystemRelease) and item.system not in RELEASED_BY_CUTOVER:
             problems.append(
                 f"items.{index}.system: {item.system} releases are assessed but not rolled out "

@@ -363,12 +363,8 @@ async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> N
     unknown = dict(process, items=[{"plant": "DET", "routing": "R-NOPE", "op_no": 10}])
     bad = await stack.api.post("/api/impact-preview", json=unknown, headers=auth)
     assert bad.status_code == 422 and "R-NOPE" in bad.json()["detail"][0]
-    equipment = dict(
-        process,
-        type="equipment_change",
-        items=[{"plant": "DET", "equipment": "PRESS-7", "new_equipment": True}],
-    )
-    refused = await stack.api.post("/api/changes", json=equipment, headers=auth)
+    lms = dict(release, items=[{"system": "LMS", "version": "4.0"}])
+    refused = await stack.api.post("/api/changes", json=lms, headers=auth)
     assert refused.status_code == 422
     assert any("not rolled out yet" in line for line in refused.json()["detail"])
     assert (
@@ -520,3 +516,57 @@ async def test_a_system_release_cuts_over_plant_by_plant_and_a_failed_wave_rolls
     assert response.status_code == 202, response.text
     await poll(stack, change_id, "rolled_back")
     assert admin_footprint(stack.sim, ["MTY", "DET"]) == before
+
+
+EQUIPMENT = Path(__file__).resolve().parent.parent / "examples" / "equipment-spindle.yaml"
+
+
+def mes_footprint(sim: httpx.Client, plant: str) -> dict:
+    mes = sim.get("/sim/state").json()[plant]["MES"]
+    kinds = ("equipment", "nc_program", "equipment_record", "work_instruction")
+    return {k: sorted(mes[k], key=lambda d: d["id"]) for k in kinds}
+
+
+async def test_an_equipment_change_runs_and_a_failed_one_rolls_back_exactly(stack: Stack) -> None:
+    """Issue 7: the spindle example runs to completed (safety review, IQ/OQ/PQ, NC programs,
+    master data, work instructions); the next one fails at the master data and is undone."""
+    body = yaml.safe_load(EQUIPMENT.read_text())
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "completed", "rolled_back", "on_hold")
+    assert state.stage.value == "completed", state.outcome
+    actions = {
+        e["action"] for e in stack.sim.get("/sim/ledger", params={"change_id": change_id}).json()
+    }
+    assert {
+        "record_safety_review",
+        "record_validation",
+        "release_nc_program",
+        "update_equipment_master",
+        "reissue_work_instruction",
+    } <= actions
+    records = mes_footprint(stack.sim, "DET")["equipment_record"]
+    assert {r["kind"] for r in records} == {"safety_review", "validation"}
+
+    before = mes_footprint(stack.sim, "DET")
+    stack.sim.post(
+        "/sim/faults", json={"path_contains": "/mes/DET/equipment/M-DET-01/master", "status": 409}
+    )
+    body["items"] = [{"plant": "DET", "equipment": "M-DET-01", "description": "new fixture"}]
+    change_id = await stack.submit(body)
+    await stack.approve_all(change_id, APPROVERS)
+    state = await poll(stack, change_id, "on_hold")
+    assert state.hold.task_id == "DET.MES.M-DET-01.master"
+    response = await stack.api.post(
+        f"/api/changes/{change_id}/resolve",
+        json={"task_id": state.hold.task_id, "action": "rollback", "comment": "fixture late"},
+        headers=stack.auth("det.prod"),
+    )
+    assert response.status_code == 202, response.text
+    await poll(stack, change_id, "rolled_back")
+    assert mes_footprint(stack.sim, "DET") == before
+    unknown = dict(body, items=[{"plant": "DET", "equipment": "M-NOPE"}])
+    refused = await stack.api.post(
+        "/api/changes", json=unknown, headers=stack.auth("maria.engineer")
+    )
+    assert refused.status_code == 422 and "M-NOPE" in refused.text

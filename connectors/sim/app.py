@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
+from connectors.sim.equipment_routes import add_equipment_routes
 from connectors.sim.process_routes import add_process_routes
 from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
@@ -185,7 +186,15 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
                 },
                 "MES": {
                     k: store.all_docs("MES", plant, k)
-                    for k in ("routing", "work_instruction", "qualification", *ADMIN_KINDS)
+                    for k in (
+                        "routing",
+                        "work_instruction",
+                        "qualification",
+                        "equipment",
+                        "nc_program",
+                        "equipment_record",
+                        *ADMIN_KINDS,
+                    )
                 },
                 "QMS": {
                     k: store.all_docs("QMS", plant, k) for k in ("inspection_plan", *ADMIN_KINDS)
@@ -571,4 +580,5 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
 
     add_process_routes(app, store, write, need_plant)
     add_release_routes(app, store, write, need_plant)
+    add_equipment_routes(app, store, write, need_plant)
     return app
