@@ -19,11 +19,14 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.actions.registry import registered
 from connectors.errors import ConnectorError
 from domain.change_request import ChangeRequest
+from domain.errors import ChangeRejectedError
 from domain.impact import ImpactReport
+from domain.impact_engine import assess
 from domain.messages import ChangeInput
-from domain.plan import PlanView, RolloutPlan, plan_view
+from domain.plan import PlanError, PlanView, RolloutPlan, build_plan, plan_view
 from domain.stages import ChangeStage
 from domain.state import ChangeState
 from infra.logs import get_logger
@@ -96,6 +99,8 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
         problems += await validate_against_systems(change, request.app.state.connectors)
     except ConnectorError as exc:
         raise HTTPException(503, f"cannot check the change against PLM now: {exc}") from exc
+    if not problems:
+        problems += await asyncio.to_thread(plan_problems_now, request, change)
     if problems:
         raise HTTPException(422, problems)
     change_id = change.change_id or new_change_id()
@@ -146,6 +151,20 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
             ui=f"{settings.ui_url}/namespaces/{client.namespace}/workflows/{change_id}",
         ),
     )
+
+
+def plan_problems_now(request: Request, change: ChangeRequest) -> list[str]:
+    """What would stop the change's plan, on the thread as it is now (a pilot plant the change
+    does not affect, an invalid plan). Nothing when the thread is empty: the assessment decides
+    then, after its sync."""
+    version, index = request.app.state.indexes.current()
+    if version == 0:
+        return []
+    try:
+        build_plan("SUBMIT", 1, change, assess("SUBMIT", change, index), registered())
+    except (ChangeRejectedError, PlanError) as exc:
+        return exc.problems
+    return []
 
 
 @router.get("/api/changes", response_model=list[ChangeSummary], responses=responses(401, 422))

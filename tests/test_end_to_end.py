@@ -379,6 +379,7 @@ def bracket_d(**overrides: object) -> dict:
 
 async def test_plan_of_a_change_and_of_a_change_file(stack: Stack, monkeypatch, tmp_path) -> None:
     auth = stack.auth("maria.engineer")  # the first test took bracket 100-200 to rev C
+    await run_sync(stack, "incremental")  # the thread as the systems hold it now
     preview = await stack.api.post("/api/plan-preview", json=bracket_d(), headers=auth)
     assert preview.status_code == 200, preview.text
     view = preview.json()
@@ -394,11 +395,12 @@ async def test_plan_of_a_change_and_of_a_change_file(stack: Stack, monkeypatch, 
     )
     assert bad_pilot.status_code == 422 and "does not affect plant BRN" in bad_pilot.text
     refused = await stack.api.post(
-        "/api/changes", json=bracket_d(rollout={"pilot_plant": "BRN"}), headers=auth
+        "/api/changes",
+        json=bracket_d(change_id="PILOT-BRN", rollout={"pilot_plant": "BRN"}),
+        headers=auth,
     )
-    assert refused.status_code == 201  # the plan is made at assessment: the change is rejected
-    rejected = await poll(stack, refused.json()["change_id"], "rejected")
-    assert "does not affect plant BRN" in rejected.outcome
+    assert refused.status_code == 422 and "does not affect plant BRN" in refused.text
+    assert (await stack.api.get("/api/changes/PILOT-BRN")).status_code == 404  # nothing started
 
     change_id = await stack.submit(bracket_d(change_id=f"PLAN-{uuid.uuid4().hex[:6]}"))
     await poll(stack, change_id, "awaiting_approval")
