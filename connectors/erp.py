@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from connectors.http import HttpSystem, Page
+from connectors.http import HttpSystem, Page, seg
 from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
 
 
@@ -38,6 +38,14 @@ class ErpConnector(Protocol):
         change_id: str,
     ) -> dict[str, Any]: ...
     async def component_revisions(self, component: str) -> dict[str, str]: ...
+    async def get_purchase_order(self, po: str) -> PurchaseOrder: ...
+    async def revise_purchase_order(
+        self, po: str, part: str, revision: str, note: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
+    async def get_stock(self, key: str) -> dict[str, Any]: ...
+    async def set_disposition(
+        self, key: str, disposition: str | None, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]: ...
     async def aclose(self) -> None: ...
 
 
@@ -92,3 +100,33 @@ class RestErp(HttpSystem):
             for line in await self.list_mbom()
             if line.component == component
         }
+
+    # -- supply side of a part revision ---------------------------------------------------
+    async def get_purchase_order(self, po: str) -> PurchaseOrder:
+        return PurchaseOrder.model_validate(await self.get(f"/purchase-orders/{seg(po)}"))
+
+    async def revise_purchase_order(
+        self, po: str, part: str, revision: str, note: str, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Change an open purchase order's line to `revision`, agreed with the supplier."""
+        return await self.write(
+            f"/purchase-orders/{seg(po)}/revision",
+            {"part": part, "revision": revision, "supplier_note": note},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )
+
+    async def get_stock(self, key: str) -> dict[str, Any]:
+        """One stock record, keyed `part|revision|location`."""
+        return await self.get(f"/inventory/{seg(key)}")
+
+    async def set_disposition(
+        self, key: str, disposition: str | None, *, idempotency_key: str, change_id: str
+    ) -> dict[str, Any]:
+        """Record what happens to stock of the old revision (None: no disposition)."""
+        return await self.write(
+            f"/inventory/{seg(key)}/disposition",
+            {"disposition": disposition},
+            idempotency_key=idempotency_key,
+            change_id=change_id,
+        )

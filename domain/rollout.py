@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.change_request import ChangeRequest
+from domain.change_request import ChangeItem, ChangeRequest
 from domain.impact import ImpactKind, ImpactReport
 from domain.thread import System
 
@@ -24,6 +24,8 @@ class TaskAction(StrEnum):
     record_equipment_qualification = "record_equipment_qualification"
     release_nc_program = "release_nc_program"
     update_equipment_master = "update_equipment_master"
+    revise_purchase_order = "revise_purchase_order"
+    record_disposition = "record_disposition"
 
 
 class TaskStatus(StrEnum):
@@ -99,6 +101,7 @@ def plan_part_revision(request: ChangeRequest, report: ImpactReport) -> list[Rol
                     summary=f"ERP {plant}: MBOM {item.part} -> rev {item.to_revision}",
                 )
             )
+            tasks += _supply_tasks(item, plant, report, mbom_id)
             qms_ids = []
             for plan in report.of_kind(ImpactKind.inspection_plan, plant):
                 if plan.item != item.part:
@@ -142,6 +145,51 @@ def plan_part_revision(request: ChangeRequest, report: ImpactReport) -> list[Rol
                         f"{item.part} rev {item.to_revision}",
                     )
                 )
+    return tasks
+
+
+def _supply_tasks(
+    item: ChangeItem, plant: str, report: ImpactReport, mbom_id: str
+) -> list[RolloutTask]:
+    """After the plant's MBOM: each open purchase order of the part changed to the new revision
+    with its supplier, and the disposition of the old revision's stock recorded."""
+    tasks = []
+    for po in report.of_kind(ImpactKind.purchase_order, plant):
+        if po.item != item.part:
+            continue
+        tasks.append(
+            RolloutTask(
+                id=f"{plant}.ERP.po.{po.key}",
+                system=System.ERP,
+                plant=plant,
+                action=TaskAction.revise_purchase_order,
+                target=po.key,
+                params={
+                    "part": item.part,
+                    "from_revision": item.from_revision,
+                    "to_revision": item.to_revision,
+                    "note": po.disposition,
+                },
+                depends_on=[mbom_id],
+                summary=f"ERP {plant}: purchase order {po.key} -> {item.part} rev "
+                f"{item.to_revision}",
+            )
+        )
+    for stock in report.of_kind(ImpactKind.inventory, plant):
+        if stock.item != item.part:
+            continue
+        tasks.append(
+            RolloutTask(
+                id=f"{plant}.ERP.stock.{stock.key}",
+                system=System.ERP,
+                plant=plant,
+                action=TaskAction.record_disposition,
+                target="|".join(stock.key.split("/", 2)),
+                params={"disposition": stock.disposition or "use up"},
+                depends_on=[mbom_id],
+                summary=f"ERP {plant}: stock {stock.key}: {stock.disposition or 'use up'}",
+            )
+        )
     return tasks
 
 

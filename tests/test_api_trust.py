@@ -340,6 +340,18 @@ def footprint(sim_state: dict, part: str) -> dict[str, list]:
             for x in systems["QMS"]["inspection_plan"]
             if x["part"] == part
         )
+        result[f"{plant}.ERP.supply"] = sorted(
+            [
+                (x["id"], x["revision"])
+                for x in systems["ERP"]["purchase_order"]
+                if x["part"] == part
+            ]
+            + [
+                (x["location"], x.get("disposition", "-"))
+                for x in systems["ERP"]["inventory"]
+                if x["part"] == part
+            ]
+        )
         result[f"{plant}.MES"] = sorted(
             (wi["id"], wi["revision"], wi["status"], r["revision"])
             for wi in systems["MES"]["work_instruction"]

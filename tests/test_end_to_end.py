@@ -99,6 +99,10 @@ async def test_example_change_runs_to_completed_and_every_write_applies_once(sta
             if r["part"] == "100-200"
         ]
         assert refs and {r["revision"] for r in refs} == {"C"}
+        orders = [x for x in sim_state[plant]["ERP"]["purchase_order"] if x["part"] == "100-200"]
+        assert orders and {x["revision"] for x in orders} == {"C"}  # changed with the supplier
+        stock = [x for x in sim_state[plant]["ERP"]["inventory"] if x["part"] == "100-200"]
+        assert stock and all(x.get("disposition") for x in stock)
     assert not [x for x in sim_state["BRN"]["ERP"]["mbom_line"] if x["component"] == "100-200"]
 
     audit = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()

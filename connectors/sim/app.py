@@ -23,6 +23,7 @@ from connectors.sim.equipment_routes import add_equipment_routes
 from connectors.sim.process_routes import add_process_routes
 from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
+from connectors.sim.supply_routes import add_supply_routes
 from connectors.sim.tables import SimObject
 from domain.revisions import is_after
 
@@ -581,4 +582,5 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
     add_process_routes(app, store, write, need_plant)
     add_release_routes(app, store, write, need_plant)
     add_equipment_routes(app, store, write, need_plant)
+    add_supply_routes(app, store, write, need_plant)
     return app
