@@ -66,10 +66,18 @@ def state_view(state: ChangeState) -> Group:
             f"{', '.join(i.plants) or '-'}   FAI {'required' if i.fai_required else 'no'}"
         )
         head.append("impact: " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
+    if state.pilot_plant:
+        head.append(f"pilot plant {state.pilot_plant}   plan {(state.plan_hash or '')[:12]}")
+    if state.alert:
+        head.append(f"[bold yellow]alert[/]: {state.alert}")
     if state.hold:
         head.append(f"[bold red]on hold[/]: {state.hold.task_id}: {state.hold.error}")
     if state.outcome:
         head.append(f"outcome: {state.outcome}")
+    for deviation in state.deviations:
+        head.append(f"[yellow]deviation[/]: {deviation}")
+    if state.refused:
+        head.append(f"refused input: {len(state.refused)} (latest: {state.refused[-1]})")
     parts: list[Any] = [Panel("\n".join(head))]
     if state.approvals.required:
         table = Table(title="approvals")
@@ -90,12 +98,17 @@ def state_view(state: ChangeState) -> Group:
             parts.append(f"waiting for: {', '.join(r.label() for r in waiting)}")
     if state.tasks:
         table = Table(title="rollout")
-        for column in ("task", "status", "verified", "detail"):
+        for column in ("wave", "task", "status", "verified", "detail"):
             table.add_column(column)
-        for task in state.tasks:
+        for task in sorted(state.tasks, key=lambda t: t.wave):
             verified = "" if task.verified is None else ("yes" if task.verified else "[red]no[/]")
+            detail = task.error or (f"skipped: {task.skip_reason}" if task.skip_reason else "")
             table.add_row(
-                task.summary, _styled(task.status.value, TASK_STYLE), verified, task.error or ""
+                str(task.wave),
+                task.summary,
+                _styled(task.status.value, TASK_STYLE),
+                verified,
+                detail,
             )
         parts.append(table)
     return Group(*parts)
