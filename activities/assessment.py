@@ -14,7 +14,7 @@ from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
-from domain.plan import PlanError, build_plan
+from domain.plan import LARGE_PLAN, PlanError, build_plan, wave_sizes
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
 from store.thread_store import IndexCache, ThreadStore
@@ -51,10 +51,11 @@ class AssessmentActivities:
             kind="impact",
             content=report,
         )
+        plan_id = artifact_id(inp.change_id, "plan", inp.revision)
         await asyncio.to_thread(
             save_artifact,
             self.deps.engine,
-            artifact=artifact_id(inp.change_id, "plan", inp.revision),
+            artifact=plan_id,
             change_id=inp.change_id,
             kind="plan",
             content=plan,
@@ -68,9 +69,11 @@ class AssessmentActivities:
         return AssessResult(
             impact=summarize(report, report_id, version),
             required_approvals=required_approvals(inp.request, report),
-            tasks=plan.tasks,
+            tasks=plan.tasks if len(plan.tasks) <= LARGE_PLAN else [],  # large: by id
             plan_hash=plan.plan_hash,
             pilot_plant=plan.pilot_plant,
+            plan_id=plan_id,
+            wave_sizes=wave_sizes(plan.tasks),
         )
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from temporalio import activity
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(interval: float = 2.0) -> AsyncIterator[None]:
-    """Heartbeat every `interval` seconds until the block ends."""
+async def heartbeating(
+    interval: float = 2.0, details: Callable[[], tuple] = tuple
+) -> AsyncIterator[None]:
+    """Heartbeat every `interval` seconds until the block ends, with `details()` (progress a
+    retried activity resumes from)."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            activity.heartbeat(*details())
             await asyncio.sleep(interval)
 
     task = asyncio.create_task(beat())

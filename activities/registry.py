@@ -7,19 +7,25 @@ from typing import Any
 
 from activities.assessment import AssessmentActivities
 from activities.audit import AuditActivities
+from activities.batches import BatchActivities
 from activities.deps import ActivityDeps
 from activities.rollout import RolloutActivities
 from activities.sync import SyncActivities
 
 
 def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
-    assessment, audit, rollout, sync = (
+    assessment, audit, rollout, sync, batches = (
         AssessmentActivities(deps),
         AuditActivities(deps),
         RolloutActivities(deps),
         SyncActivities(deps),
+        BatchActivities(deps),
     )
     return [
+        batches.apply_batch,
+        batches.compensate_batch,
+        batches.verify_batch,
+        batches.mark,
         assessment.assess_impact,
         audit.record_audit,
         rollout.apply_task,

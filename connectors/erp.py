@@ -40,7 +40,14 @@ class ErpConnector(Protocol):
     async def component_revisions(self, component: str) -> dict[str, str]: ...
     async def get_purchase_order(self, po: str) -> PurchaseOrder: ...
     async def revise_purchase_order(
-        self, po: str, part: str, revision: str, note: str, *, idempotency_key: str, change_id: str
+        self,
+        po: str,
+        part: str,
+        revision: str,
+        note: str | None,
+        *,
+        idempotency_key: str,
+        change_id: str,
     ) -> dict[str, Any]: ...
     async def get_stock(self, key: str) -> dict[str, Any]: ...
     async def set_disposition(
@@ -106,9 +113,17 @@ class RestErp(HttpSystem):
         return PurchaseOrder.model_validate(await self.get(f"/purchase-orders/{seg(po)}"))
 
     async def revise_purchase_order(
-        self, po: str, part: str, revision: str, note: str, *, idempotency_key: str, change_id: str
+        self,
+        po: str,
+        part: str,
+        revision: str,
+        note: str | None,
+        *,
+        idempotency_key: str,
+        change_id: str,
     ) -> dict[str, Any]:
-        """Change an open purchase order's line to `revision`, agreed with the supplier."""
+        """Change an open purchase order's line to `revision`, agreed with the supplier (the
+        note says so; None removes it). The answer names the revision and note it had."""
         return await self.write(
             f"/purchase-orders/{seg(po)}/revision",
             {"part": part, "revision": revision, "supplier_note": note},

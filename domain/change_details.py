@@ -26,6 +26,10 @@ def approvals_note(state: ChangeState) -> str:
 
 
 def tasks_note(state: ChangeState) -> str:
+    if state.task_counts:  # a large plan: its tasks are in the store
+        total = sum(state.wave_sizes.values())
+        finished = state.task_counts.get("done", 0) + state.task_counts.get("skipped", 0)
+        return f"tasks: {finished}/{total} done (in batches)"
     done = sum(1 for t in state.tasks if t.status in (TaskStatus.done, TaskStatus.skipped))
     skipped = sum(1 for t in state.tasks if t.status == TaskStatus.skipped)
     note = f"tasks: {done}/{len(state.tasks)} done"

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role
 from domain.messages import CancelRequest, Resolution, ResolveAction
-from domain.rollout import RolloutTask
 from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
 
@@ -69,19 +68,21 @@ def decision_refusal(state: ChangeState, decision: ApprovalDecision) -> Refusal 
     return None
 
 
-def may_resolve(role: Role | None, plant: str | None, task: RolloutTask) -> str | None:
+def may_resolve(
+    role: Role | None, plant: str | None, task_id: str, task_plant: str | None
+) -> str | None:
     """Who may answer a held task: admin; engineering (central, or of the task's plant);
     production of the task's plant. None when allowed, else why not."""
     if role == Role.admin:
         return None
-    if role == Role.engineering and (plant is None or plant == task.plant):
+    if role == Role.engineering and (plant is None or plant == task_plant):
         return None
-    if role == Role.production and task.plant is not None and plant == task.plant:
+    if role == Role.production and task_plant is not None and plant == task_plant:
         return None
-    where = f"plant {task.plant}" if task.plant else "a central system"
+    where = f"plant {task_plant}" if task_plant else "a central system"
     return (
-        f"task {task.id} belongs to {where}: only admin, engineering"
-        + (f" or production of {task.plant}" if task.plant else "")
+        f"task {task_id} belongs to {where}: only admin, engineering"
+        + (f" or production of {task_plant}" if task_plant else "")
         + " may resolve it"
     )
 
@@ -97,9 +98,8 @@ def resolution_refusal(state: ChangeState, resolution: Resolution) -> Refusal | 
             f"the resolution answers an earlier hold of {hold.task_id}; it is on hold again"
         )
     task = next((t for t in state.tasks if t.id == hold.task_id), None)
-    if task is None:  # a hold outside the task list (should not happen): only admin decides
-        return None if resolution.role == Role.admin else _forbidden("only admin may resolve this")
-    reason = may_resolve(resolution.role, resolution.plant, task)
+    task_plant = task.plant if task is not None else hold.plant  # a large plan: from the hold
+    reason = may_resolve(resolution.role, resolution.plant, hold.task_id, task_plant)
     if reason is not None:
         return _forbidden(reason)
     if resolution.action == ResolveAction.skip and not resolution.comment.strip():

@@ -45,6 +45,10 @@ class AssessResult(BaseModel):
     tasks: list[RolloutTask]
     plan_hash: str | None = None
     pilot_plant: str | None = None
+    plan_id: str | None = Field(default=None, description="The stored plan (always).")
+    wave_sizes: dict[int, int] = Field(
+        default_factory=dict, description="Tasks per wave; `tasks` is empty for a large plan."
+    )
 
 
 class TaskInput(BaseModel):
@@ -152,3 +156,38 @@ class SyncOutcome(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     error: str | None = None
+
+
+class BatchInput(BaseModel):
+    """One slice of a large plan's wave (in dependency order), by the stored plan's id."""
+
+    change_id: str
+    plan_id: str
+    wave: int
+    offset: int
+    limit: int
+    step: str = Field(default="apply", pattern="^(apply|compensate|verify)$")
+
+
+class FailedTask(BaseModel):
+    task_id: str
+    error: str
+    plant: str | None = None
+
+
+class BatchResult(BaseModel):
+    """What a batch did: counts, and the tasks that failed (apply stops at the first)."""
+
+    done: int = 0
+    already: int = Field(default=0, description="Done before (a retried or resumed batch).")
+    failed: list[FailedTask] = Field(default_factory=list)
+
+
+class TaskMark(BaseModel):
+    """A person's answer for one task of a large plan: back to pending (retry) or skipped."""
+
+    change_id: str
+    task_id: str
+    status: str = Field(pattern="^(pending|skipped)$")
+    by: str = ""
+    reason: str = ""

@@ -227,3 +227,33 @@ def plan_view(plan: RolloutPlan, offset: int = 0, limit: int = 500) -> PlanView:
             for t in ordered[offset : offset + limit]
         ],
     )
+
+
+LARGE_PLAN = 200  # more tasks than this: the plan stays in the store and runs in batches
+BATCH_SIZE = 100
+
+
+def wave_order(tasks: list[RolloutTask], wave: int) -> list[RolloutTask]:
+    """The wave's tasks in an order where every task comes after the tasks it depends on
+    (Kahn's algorithm, ties by id, so every run orders them the same)."""
+    mine = {t.id: t for t in tasks if t.wave == wave}
+    waiting = {tid: {d for d in t.depends_on if d in mine} for tid, t in mine.items()}
+    dependents: dict[str, list[str]] = {tid: [] for tid in mine}
+    for tid, deps in waiting.items():
+        for dep in deps:
+            dependents[dep].append(tid)
+    ready = sorted(tid for tid, deps in waiting.items() if not deps)
+    order: list[RolloutTask] = []
+    while ready:
+        tid = ready.pop(0)
+        order.append(mine[tid])
+        for nxt in sorted(dependents[tid]):
+            waiting[nxt].discard(tid)
+            if not waiting[nxt]:
+                ready.append(nxt)
+        ready.sort()
+    return order
+
+
+def wave_sizes(tasks: Iterable[RolloutTask]) -> dict[int, int]:
+    return dict(sorted(Counter(t.wave for t in tasks).items()))

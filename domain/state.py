@@ -26,6 +26,7 @@ class Hold(BaseModel):
     error: str
     since: datetime
     hold_id: int = Field(default=0, description="Resolutions name the hold they answer.")
+    plant: str | None = None
 
 
 class ChangeState(BaseModel):
@@ -44,6 +45,12 @@ class ChangeState(BaseModel):
     tasks: list[RolloutTask] = Field(default_factory=list)
     plan_hash: str | None = Field(default=None, description="What the approvers are shown.")
     pilot_plant: str | None = None
+    plan_id: str | None = None
+    wave_sizes: dict[int, int] = Field(default_factory=dict)
+    task_counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="A large plan's tasks by status (tasks stay in the store).",
+    )
     hold: Hold | None = None
     history: list[StageEntry] = Field(default_factory=list)
     outcome: str = ""

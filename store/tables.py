@@ -61,3 +61,17 @@ class UserRow(SQLModel, table=True):
     created_at: datetime
     token_expires_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class PlanTaskRow(SQLModel, table=True):
+    """A large plan's task status (store/plan_tasks.py)."""
+
+    __tablename__ = "plan_task"
+
+    change_id: str = Field(primary_key=True)
+    task_id: str = Field(primary_key=True)
+    status: str
+    before: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    error: str | None = None
+    verified: bool | None = None
+    updated_at: datetime | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,8 +32,11 @@ from domain.messages import (
     AssessInput,
     AssessResult,
     AuditInput,
+    BatchInput,
+    BatchResult,
     CancelRequest,
     ChangeInput,
+    FailedTask,
     Resolution,
     ResolveAction,
     SyncFetch,
@@ -92,6 +96,9 @@ class Fakes:
     audit_attempts: int = 0
     sync_broken: bool = False
     syncs: int = 0
+    large: dict[int, int] = field(default_factory=dict)  # wave sizes of a large plan
+    batch_failure: tuple[int, int] | None = None
+    batches: Counter = field(default_factory=Counter)
 
     def activities(self) -> list:
         @activity.defn(name="assess_impact")
@@ -101,6 +108,16 @@ class Fakes:
             except ChangeRejectedError as exc:  # as the real activity reports it
                 raise ApplicationError(str(exc), type="InvalidChange", non_retryable=True) from exc
             plan = build_plan(inp.change_id, inp.revision, inp.request, report, registered())
+            if self.large:  # a plan too large for history: it stays in the store
+                return AssessResult(
+                    impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
+                    required_approvals=required_approvals(inp.request, report),
+                    tasks=[],
+                    plan_hash="h" * 64,
+                    pilot_plant="MTY",
+                    plan_id=f"plan-{inp.change_id}",
+                    wave_sizes=self.large,
+                )
             return AssessResult(
                 impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
                 required_approvals=required_approvals(inp.request, report),
@@ -165,7 +182,29 @@ class Fakes:
         async def sync_fail(inp: SyncOutcome) -> SyncOutcome:
             return inp
 
+        @activity.defn(name="apply_batch")
+        async def apply_batch(inp: BatchInput) -> BatchResult:
+            self.batches[inp.step] += 1
+            if self.batch_failure == (inp.wave, inp.offset):
+                task_id = f"DET.MES.wi.task-{inp.wave}-{inp.offset}"
+                failed = FailedTask(task_id=task_id, error="MES refused", plant="DET")
+                return BatchResult(done=0, failed=[failed])
+            return BatchResult(done=min(inp.limit, self.large[inp.wave] - inp.offset))
+
+        @activity.defn(name="verify_batch")
+        async def verify_batch(inp: BatchInput) -> BatchResult:
+            self.batches[inp.step] += 1
+            return BatchResult(done=min(inp.limit, self.large[inp.wave] - inp.offset))
+
+        @activity.defn(name="compensate_batch")
+        async def compensate_batch(inp: BatchInput) -> BatchResult:
+            self.batches[inp.step] += 1
+            return BatchResult(done=min(inp.limit, self.large[inp.wave] - inp.offset))
+
         return [
+            apply_batch,
+            verify_batch,
+            compensate_batch,
             assess_impact,
             apply_task,
             compensate_task,
@@ -720,3 +759,39 @@ async def test_a_pilot_that_does_not_verify_stops_the_change_before_other_plants
     assert "pilot plant MTY did not verify" in result.outcome
     assert not [t for t in fakes.applied if t.startswith("DET.")]
     assert sorted(fakes.compensated) == sorted(fakes.applied)
+
+
+async def test_a_5000_task_plan_runs_in_batches_with_a_small_history(harness) -> None:
+    """Issue 7: a large plan never puts its tasks in history: one activity per batch of 100,
+    wave by wave, the pilot read back first; under 2,000 events, no payload over 256 KiB."""
+    client, queue, fakes = harness
+    fakes.large = {0: 1, 1: 1000, 2: 3999}
+    handle = await start(client, queue)
+    await approve_all(handle)
+    result = await handle.result()
+    assert result.stage == ChangeStage.completed, result.outcome
+    state = await handle.query(ChangeWorkflow.state)
+    assert state.task_counts["done"] == 5000 and state.tasks == []
+    assert fakes.batches["apply"] == 1 + 10 + 40
+    assert fakes.batches["verify"] == 10 + 1 + 10 + 40  # the pilot first, then everything
+    history = await handle.fetch_history()
+    assert len(history.events) < 2000, len(history.events)
+    largest = max(event.ByteSize() for event in history.events)
+    assert largest < 256 * 1024, largest
+    print(f"5000-task plan: {len(history.events)} events, largest {largest} bytes")
+
+
+async def test_a_failed_task_in_a_large_plan_holds_and_rolls_back_in_batches(harness) -> None:
+    client, queue, fakes = harness
+    fakes.large = {0: 1, 1: 300, 2: 700}
+    fakes.batch_failure = (2, 300)
+    handle = await start(client, queue)
+    await approve_all(handle)
+    state = await wait_for(handle, at_stage(ChangeStage.on_hold))
+    assert state.hold.task_id == "DET.MES.wi.task-2-300" and state.hold.plant == "DET"
+    with pytest.raises(WorkflowUpdateFailedError):  # production of another plant may not
+        await resolve(handle, ResolveAction.rollback, role=Role.production, plant="MTY")
+    await resolve(handle, ResolveAction.rollback, role=Role.production, plant="DET", by="det.prod")
+    result = await handle.result()
+    assert result.stage == ChangeStage.rolled_back
+    assert fakes.batches["compensate"] == 1 + 3 + 7  # every batch, last first

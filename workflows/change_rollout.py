@@ -14,7 +14,14 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.change_details import tasks_note
-    from domain.messages import CancelRequest, ResolveAction, TaskInput, TaskResult, VerifyResult
+    from domain.messages import (
+        CancelRequest,
+        Resolution,
+        ResolveAction,
+        TaskInput,
+        TaskResult,
+        VerifyResult,
+    )
     from domain.plan import PILOT_WAVE
     from domain.rollout import (
         RolloutTask,
@@ -25,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages import ChangeStage
     from domain.state import Hold
-    from workflows.change_base import ChangeBase
+    from workflows.change_batches import ChangeBatches
     from workflows.queues import queue_for
 
 INVALID_CHANGE = "InvalidChange"
@@ -46,10 +53,12 @@ PILOT_WAVE_PATCH = "pilot-wave-first"  # patch: earlier runs roll out every plan
 CONNECTOR_HEARTBEAT = timedelta(seconds=10)  # a lost worker's task is retried this soon
 
 
-class ChangeRollout(ChangeBase):
+class ChangeRollout(ChangeBatches):
     # -- rollout ------------------------------------------------------------------------------
     async def _roll_out(self) -> bool:
         """Run the task DAG wave by wave; a failed task puts the change on hold for a person."""
+        if self._is_large():
+            return await self._roll_out_batches()
         await self._set_stage(ChangeStage.rolling_out, tasks_note(self._state))
         waves = workflow.patched(PILOT_WAVE_PATCH)
         pilot_checked = False
@@ -79,23 +88,9 @@ class ChangeRollout(ChangeBase):
             if not failed:
                 return True
             task = failed[0]
-            self._holds += 1
-            self._state.hold = Hold(
-                task_id=task.id, error=task.error or "", since=workflow.now(), hold_id=self._holds
-            )
-            await self._set_stage(ChangeStage.on_hold, f"{task.id} failed: {task.error}")
-            await workflow.wait_condition(
-                lambda: self._resolution is not None or self._cancel is not None
-            )
-            resolution, self._resolution = self._resolution, None
-            self._state.hold = None
+            resolution = await self._hold_for(task.id, task.error or "", task.plant)
             if resolution is None:  # cancelled while on hold
                 continue
-            await self._audit(
-                f"task.{resolution.action.value}",
-                resolution.by,
-                {"task_id": task.id, "comment": resolution.comment},
-            )
             if resolution.action == ResolveAction.rollback:
                 self._state.outcome = f"rolled back by {resolution.by} after {task.id} failed" + (
                     f": {resolution.comment}" if resolution.comment else ""
@@ -109,6 +104,26 @@ class ChangeRollout(ChangeBase):
                 task.skipped_by, task.skip_reason = resolution.by, resolution.comment
             task.error = None
             await self._set_stage(ChangeStage.rolling_out, f"{task.id}: {resolution.action.value}")
+
+    async def _hold_for(self, task_id: str, error: str, plant: str | None) -> Resolution | None:
+        """On hold until a person answers (the answer, audited) or the change is cancelled."""
+        self._holds += 1
+        self._state.hold = Hold(
+            task_id=task_id, error=error, since=workflow.now(), hold_id=self._holds, plant=plant
+        )
+        await self._set_stage(ChangeStage.on_hold, f"{task_id} failed: {error}")
+        await workflow.wait_condition(
+            lambda: self._resolution is not None or self._cancel is not None
+        )
+        resolution, self._resolution = self._resolution, None
+        self._state.hold = None
+        if resolution is not None:
+            await self._audit(
+                f"task.{resolution.action.value}",
+                resolution.by,
+                {"task_id": task_id, "comment": resolution.comment},
+            )
+        return resolution
 
     def _pilot_wave_finished(self) -> bool:
         """True once the pilot's tasks are finished and other plants' tasks are still to run."""
@@ -196,6 +211,9 @@ class ChangeRollout(ChangeBase):
 
     async def _roll_back(self) -> None:
         """Compensate done tasks in reverse dependency order."""
+        if self._is_large():
+            await self._roll_back_batches()
+            return
         for task in compensation_order(self._state.tasks):
             handle = self._start_task_activity("compensate_task", task, f"Undo: {task.summary}")
             await self._settle_compensation(task, handle)
@@ -229,12 +247,15 @@ class ChangeRollout(ChangeBase):
             await self._audit(
                 "change.cancel_requested", "temporal", {"reason": self._cancel.reason}
             )
+        await self._settle_batches()
         for task, handle, name in list(self._inflight.values()):
             if name == "apply_task":
                 await self._settle_apply(task, handle)
             else:
                 await self._settle_compensation(task, handle)
-        if any(t.status == TaskStatus.done for t in self._state.tasks):
+        if any(t.status == TaskStatus.done for t in self._state.tasks) or (
+            self._state.task_counts.get("done", 0) > 0
+        ):
             self._state.outcome = self._cancel_note()
             await self._roll_back()
             await self._finish(ChangeStage.rolled_back, self._state.outcome)
@@ -244,6 +265,14 @@ class ChangeRollout(ChangeBase):
             await self._finish(ChangeStage.cancelled, self._cancel_note())
 
     async def _verify(self) -> list[str]:
+        if self._is_large():
+            failures = await self._verify_batches()
+            await self._audit(
+                "change.verified",
+                "changeflow",
+                {"tasks": self._state.task_counts, "failures": failures[:50]},
+            )
+            return failures
         done = [t for t in self._state.tasks if t.status == TaskStatus.done]
         failures, results = await self._read_back(done)
         skipped = [t for t in self._state.tasks if t.status == TaskStatus.skipped]

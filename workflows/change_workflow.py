@@ -60,6 +60,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._resolution = None
         self._cancel = None
         self._inflight = {}
+        self._batches_inflight = []
 
     # -- the lifecycle ------------------------------------------------------------------------
     @workflow.run
@@ -142,7 +143,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
             )
             await self._roll_back()
             return await self._finish(ChangeStage.rolled_back, self._state.outcome)
-        found = deviations(self._state.tasks)
+        found = deviations(self._state.tasks) or self._state.deviations
         if found:
             self._state.deviations = found
             skipped = [t.id for t in self._state.tasks if t.status == TaskStatus.skipped]
@@ -220,6 +221,8 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._state.tasks = assessed.tasks
         self._state.plan_hash = assessed.plan_hash
         self._state.pilot_plant = assessed.pilot_plant
+        self._state.plan_id = assessed.plan_id
+        self._state.wave_sizes = assessed.wave_sizes
         workflow.upsert_search_attributes(
             [
                 RISK_LEVEL.value_set(assessed.impact.risk_level.value),

@@ -8,6 +8,8 @@ from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout import TaskAction
 
+NONE = "(none)"
+
 
 @register
 class RevisePurchaseOrder:
@@ -33,7 +35,10 @@ class RevisePurchaseOrder:
             res,
             f"purchase order {po_id} from {res['supplier']} now buys {p['part']} rev "
             f"{p['to_revision']}",
-            before={"revision": p["from_revision"]},
+            before={
+                "revision": p["from_revision"],
+                "note": NONE if res.get("previous_note") is None else res["previous_note"],
+            },
         )
 
     async def compensate(self, ctx: ActionContext) -> TaskResult:
@@ -44,7 +49,7 @@ class RevisePurchaseOrder:
             ctx.task.target,
             p["part"],
             ctx.task.before["revision"],
-            "change undone",
+            None if ctx.task.before.get("note", NONE) == NONE else ctx.task.before["note"],
             idempotency_key=ctx.key("compensate"),
             change_id=ctx.change_id,
         )

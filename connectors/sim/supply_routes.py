@@ -17,7 +17,9 @@ from connectors.sim.store import SimRejection, SimStore
 class PoRevision(BaseModel):
     part: str
     revision: str = Field(min_length=1, max_length=8)
-    supplier_note: str = Field(default="", max_length=500)
+    supplier_note: str | None = Field(
+        default=None, max_length=500, description="null: the line carries no note"
+    )
 
 
 class Disposition(BaseModel):
@@ -57,15 +59,19 @@ def add_supply_routes(
                 raise SimRejection(404, f"purchase order {po} does not exist in {plant}")
             if doc["part"] != body.part:
                 raise SimRejection(409, f"purchase order {po} buys {doc['part']}, not {body.part}")
-            previous = doc["revision"]
+            previous, previous_note = doc["revision"], doc.get("supplier_note")
             doc["revision"] = body.revision
-            doc["supplier_note"] = body.supplier_note
+            if body.supplier_note is None:
+                doc.pop("supplier_note", None)
+            else:
+                doc["supplier_note"] = body.supplier_note
             store.put(session, "ERP", plant, "purchase_order", po, doc)
             return {
                 "id": po,
                 "supplier": doc["supplier"],
                 "revision": body.revision,
                 "previous_revision": previous,
+                "previous_note": previous_note,
             }
 
         return write(
