@@ -27,6 +27,7 @@ from domain.impact import ImpactReport
 from domain.impact_engine import assess
 from domain.messages import ChangeInput
 from domain.plan import PlanError, PlanView, RolloutPlan, build_plan, plan_view
+from domain.rollout import TaskStatus
 from domain.stages import ChangeStage
 from domain.state import ChangeState
 from infra.logs import get_logger
@@ -45,6 +46,7 @@ from starter.validation import validate_against_systems
 from store.artifacts import load_artifact
 from store.audit import AuditEvent, AuditVerification, read_events, verify_chain
 from store.changes import ChangeIdTakenError, release_change, reserve_change
+from store.plan_tasks import task_states
 from store.users import get_user
 from workflows.change_workflow import ChangeWorkflow
 from workflows.search_attributes import CHANGE_STAGE, CHANGE_TYPE, PLANTS, REQUESTER, RISK_LEVEL
@@ -251,14 +253,29 @@ async def get_plan(
     state = await change_state(temporal(request), change_id)
     if state.plan_hash is None:
         raise HTTPException(409, f"change {change_id} has no plan yet (stage {state.stage.value})")
-    plan = RolloutPlan(
-        change_id=change_id,
-        revision=state.revision,
-        pilot_plant=state.pilot_plant,
-        tasks=state.tasks,
-        plan_hash=state.plan_hash,
-    )
+    if state.tasks or not state.plan_id:
+        plan = RolloutPlan(
+            change_id=change_id,
+            revision=state.revision,
+            pilot_plant=state.pilot_plant,
+            tasks=state.tasks,
+            plan_hash=state.plan_hash,
+        )
+    else:  # a large plan: the tasks and their statuses are in the store
+        plan = await asyncio.to_thread(large_plan, engine_of(request), change_id, state.plan_id)
     return plan_view(plan, offset, limit)
+
+
+def large_plan(engine: Any, change_id: str, plan_id: str) -> RolloutPlan:
+    plan = load_artifact(engine, plan_id, RolloutPlan)
+    if plan is None:
+        raise HTTPException(404, f"plan {plan_id} is not in the store")
+    states = task_states(engine, change_id, [t.id for t in plan.tasks])
+    tasks = [
+        t.model_copy(update={"status": TaskStatus(states[t.id].status)}) if t.id in states else t
+        for t in plan.tasks
+    ]
+    return plan.model_copy(update={"tasks": tasks})
 
 
 @router.get(
