@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 from rich.console import Console
 
 from domain.approvals import Role
 from infra.settings import load_settings
-from starter.cli import _fail
+from starter.cli import _fail, err
 
 users_app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
 console = Console()
@@ -22,16 +24,21 @@ def users_add(
         False, help="issue a new token (creates the user if missing; never changes the role)"
     ),
 ) -> None:
-    """Create a user and print their API token (shown once; only its hash is stored)."""
+    """Create a user and print their API token (shown once; only its hash is stored).
+
+    The token alone goes to stdout (`TOKEN=$(changeflow users add ...)`); what happened to the
+    user (created, new token, re-enabled) goes to stderr."""
     from store.db import get_engine
-    from store.users import UserError, add_user
+    from store.users import UserError, add_user, find_user
 
     settings = load_settings()
     if plant and plant not in settings.plant_codes():
         raise _fail(f"plant {plant} does not exist (known: {', '.join(settings.plant_codes())})")
+    engine = get_engine(settings.db_url)
+    before = find_user(engine, name)
     try:
         token = add_user(
-            get_engine(settings.db_url),
+            engine,
             name,
             role,
             plant,
@@ -41,6 +48,13 @@ def users_add(
     except UserError as exc:
         raise _fail(str(exc)) from exc
     print(token)
+    label = role.value + (f" ({plant})" if plant else "")
+    if before is None:
+        err.print(f"created {name}, {label}")
+    elif before.revoked_at is not None:
+        err.print(f"{name} re-enabled, {label} (revoked {before.revoked_at:%Y-%m-%d %H:%M} UTC)")
+    else:
+        err.print(f"new token for {name}, {label}: the previous one no longer works")
 
 
 @users_app.command("role")
@@ -78,9 +92,12 @@ def users_list() -> None:
     from store.db import get_engine
     from store.users import list_users
 
+    now = datetime.now(UTC)
     for user in list_users(get_engine(load_settings().db_url)):
         if user.revoked_at:
             status = f"revoked {user.revoked_at:%Y-%m-%d}"
+        elif user.token_expires_at and user.token_expires_at <= now:
+            status = f"token expired {user.token_expires_at:%Y-%m-%d} (--rotate issues a new one)"
         elif user.token_expires_at:
             status = f"token expires {user.token_expires_at:%Y-%m-%d}"
         else:

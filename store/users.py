@@ -140,17 +140,25 @@ def get_user(engine: Engine, name: str) -> User | None:
     return User(name=row.name, role=Role(row.role), plant=row.plant)
 
 
+def _record(row: UserRow) -> UserRecord:
+    return UserRecord(
+        name=row.name,
+        role=Role(row.role),
+        plant=row.plant,
+        created_at=_utc(row.created_at),
+        token_expires_at=_utc(row.token_expires_at),
+        revoked_at=_utc(row.revoked_at),
+    )
+
+
+def find_user(engine: Engine, name: str) -> UserRecord | None:
+    """The user of that name as an administrator sees them, revoked or not."""
+    with Session(engine) as session:
+        row = session.exec(select(UserRow).where(UserRow.name == name)).first()
+    return None if row is None else _record(row)
+
+
 def list_users(engine: Engine) -> list[UserRecord]:
     with Session(engine) as session:
         rows = session.exec(select(UserRow).order_by(UserRow.name)).all()
-    return [
-        UserRecord(
-            name=r.name,
-            role=Role(r.role),
-            plant=r.plant,
-            created_at=_utc(r.created_at),
-            token_expires_at=_utc(r.token_expires_at),
-            revoked_at=_utc(r.revoked_at),
-        )
-        for r in rows
-    ]
+    return [_record(r) for r in rows]

@@ -50,9 +50,9 @@ def test_users_commands_revoke_and_never_change_a_role_silently(
     monkeypatch.setenv("CHANGEFLOW_HOME", str(tmp_path))
     monkeypatch.delenv("CHANGEFLOW_DATABASE_URL", raising=False)
     added = runner.invoke(app, ["users", "add", "kim", "--role", "engineering"])
-    assert added.exit_code == 0 and added.output.strip().startswith("cf_")
+    assert added.exit_code == 0 and added.stdout.strip().startswith("cf_")
     again = runner.invoke(app, ["users", "add", "kim", "--role", "engineering", "--rotate"])
-    assert again.exit_code == 0 and again.output.strip() != added.output.strip()
+    assert again.exit_code == 0 and again.stdout.strip() != added.stdout.strip()
     silent = runner.invoke(app, ["users", "add", "kim", "--role", "admin", "--rotate"])
     assert silent.exit_code == 1 and "keeps the role" in silent.output
     assert "users role kim --role admin" in silent.output
@@ -99,3 +99,35 @@ def test_status_watch_prints_each_stage_when_not_on_a_terminal(monkeypatch) -> N
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("2026-11-24")]
     assert [line.split()[2] for line in lines] == ["assessing", "awaiting_approval", "completed"]
+
+
+def test_submit_quiet_prints_only_the_change_id(monkeypatch) -> None:
+    """Defect 12: `ID=$(changeflow submit FILE -q)`."""
+    from starter.api_client import ApiClient
+
+    sent = []
+
+    def post(self, path, body):
+        sent.append((path, body))
+        return {"change_id": "ECO-2026-0042", "links": {"ui": "http://localhost:8233/x"}}
+
+    monkeypatch.setattr(ApiClient, "post", post)
+    result = runner.invoke(app, ["submit", str(EXAMPLE), "-q", "--token", "x"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ECO-2026-0042\n"
+    assert sent[0][0] == "/api/changes" and sent[0][1]["items"][0]["part"] == "100-200"
+    loud = runner.invoke(app, ["submit", str(EXAMPLE), "--token", "x"])
+    assert "submitted ECO-2026-0042" in loud.stdout and "--watch" in loud.stdout
+
+
+def test_every_example_change_file_is_valid() -> None:
+    """The README submits examples/eco-shaft-rev-b.yaml right after the demo (bracket 100-200
+    is at rev C by then): it changes part 100-210, A -> B."""
+    from starter.cli import read_change_file
+
+    for path in sorted(EXAMPLE.parent.glob("*.yaml")):
+        read_change_file(path)
+    shaft = read_change_file(EXAMPLE.parent / "eco-shaft-rev-b.yaml")
+    assert [(i.part, i.from_revision, i.to_revision) for i in shaft.items] == [
+        ("100-210", "A", "B")
+    ]
