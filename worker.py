@@ -19,12 +19,9 @@ from infra.logs import configure_logging, get_logger
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
 from infra.tracing import configure_tracing
-from workflows.change_workflow import ChangeWorkflow
+from workflows.all import WORKFLOWS
 from workflows.queues import plant_queue
 from workflows.schedules import ensure_schedules
-from workflows.thread_sync import ThreadSyncWorkflow
-
-WORKFLOWS = [ChangeWorkflow, ThreadSyncWorkflow]
 
 
 def build_workers(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.approvals import outstanding
+from domain.plant_progress import waves_note
 from domain.rollout import TaskStatus
 from domain.stages import ChangeStage
 from domain.state import ChangeState
@@ -56,6 +57,8 @@ def details_markdown(state: ChangeState) -> str:
         lines.append(approvals_note(s))
     if s.tasks:
         lines.append(tasks_note(s))
+        if any(t.plant for t in s.tasks):
+            lines.append(waves_note(s.tasks))
     if s.hold:
         lines.append(f"On hold: {s.hold.task_id}: {s.hold.error}")
     if s.outcome:

@@ -191,3 +191,36 @@ class TaskMark(BaseModel):
     status: str = Field(pattern="^(pending|skipped)$")
     by: str = ""
     reason: str = ""
+
+
+class PlantRolloutInput(BaseModel):
+    """What a plant's child workflow (`{change_id}.{PLANT}`) runs: that plant's tasks of one
+    wave, with their current statuses (a retry resends the plant with its done tasks)."""
+
+    change_id: str
+    plant: str
+    wave: int
+    chain_key: str
+    tasks: list[RolloutTask]
+
+
+class PlantRolloutResult(BaseModel):
+    plant: str
+    tasks: list[RolloutTask] = Field(description="The plant's tasks as they ended.")
+    stopped: bool = Field(
+        default=False, description="Stopped before its tasks were finished (asked or cancelled)."
+    )
+
+
+class TaskProgress(BaseModel):
+    task_id: str
+    status: str
+    before: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class PlantReport(BaseModel):
+    """A plant workflow tells its change the tasks it started and each one it finished, for
+    the change's progress (its result is what counts)."""
+
+    tasks: list[TaskProgress]

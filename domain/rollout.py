@@ -193,14 +193,16 @@ def _supply_tasks(
     return tasks
 
 
-def ready_tasks(tasks: list[RolloutTask]) -> list[RolloutTask]:
-    """Pending tasks whose dependencies have all finished (done or skipped)."""
+def ready_tasks(tasks: list[RolloutTask], *, others_finished: bool = False) -> list[RolloutTask]:
+    """Pending tasks whose dependencies have all finished (done or skipped). With
+    `others_finished`, a dependency outside `tasks` counts as finished (a plant's tasks, run
+    after the waves they depend on)."""
     status = {t.id: t.status for t in tasks}
-    return [
-        t
-        for t in tasks
-        if t.status == TaskStatus.pending and all(status.get(d) in FINISHED for d in t.depends_on)
-    ]
+
+    def finished(dep: str) -> bool:
+        return status[dep] in FINISHED if dep in status else others_finished
+
+    return [t for t in tasks if t.status == TaskStatus.pending and all(map(finished, t.depends_on))]
 
 
 def open_wave(tasks: list[RolloutTask]) -> int | None:

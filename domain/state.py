@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from domain.approvals import ApprovalsState
 from domain.change_request import ChangeRequest
 from domain.impact import ImpactSummary
+from domain.plant_progress import PlantProgress, current_wave, plant_progress
 from domain.rollout import RolloutTask
 from domain.stages import ChangeStage
 
@@ -63,3 +64,13 @@ class ChangeState(BaseModel):
         description="Human input the workflow refused (unsigned, forged, replayed), with why.",
     )
     alert: str = Field(default="", description="A problem the change is waiting out (retrying).")
+
+    @computed_field(description="The wave now rolling out: 0 central, 1 pilot, 2 the rest.")
+    @property
+    def wave(self) -> int | None:
+        return current_wave(self.tasks)
+
+    @computed_field(description="Each plant's tasks by status, in wave order.")
+    @property
+    def plant_progress(self) -> list[PlantProgress]:
+        return plant_progress(self.tasks)

@@ -61,9 +61,9 @@ from tests.helpers import (
     start_time_skipping,
     wait_for,
 )
+from workflows.all import WORKFLOWS
 from workflows.change_workflow import ChangeWorkflow
 from workflows.queues import plant_queue
-from workflows.thread_sync import ThreadSyncWorkflow
 
 PLANTS = ["DET", "MTY", "BRN"]
 HISTORIES = Path(__file__).parent / "histories"
@@ -233,7 +233,7 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, 
         Worker(
             env.client,
             task_queue=queue,
-            workflows=[ChangeWorkflow, ThreadSyncWorkflow],
+            workflows=WORKFLOWS,
             activities=acts,
         )
     ]
@@ -347,6 +347,7 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
         ChangeStage.completed,
     ]
     await record_history(handle, "completed")
+    await record_history(client.get_workflow_handle(f"{handle.id}.MTY"), "plant-completed")
     assert actions(fakes).count("approval.approve") == 5
     assert actions(fakes).index("thread.synced") < actions(fakes).index("stage.awaiting_approval")
     assert fakes.syncs == 1
@@ -586,8 +587,7 @@ async def test_temporal_cancellation_mid_rollout_rolls_back_what_was_applied(har
     fakes.blocked.add("MTY.ERP.mbom.100-200")
     handle = await start(client, queue)
     await approve_all(handle)
-    await wait_for(handle, lambda s: any(t.status == TaskStatus.running for t in s.tasks))
-    for _ in range(100):
+    for _ in range(400):
         if "MTY.ERP.mbom.100-200" in fakes.started:
             break
         await asyncio.sleep(0.05)

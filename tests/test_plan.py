@@ -6,7 +6,7 @@ import pytest
 
 from activities.actions.registry import registered
 from domain.plan import PlanError, assign_waves, build_plan, plan_hash, plan_problems
-from domain.rollout import RolloutTask, TaskAction
+from domain.rollout import RolloutTask, TaskAction, TaskStatus
 from domain.thread import System
 from tests.fixtures_data import assess_demo, bracket_request
 
@@ -133,3 +133,54 @@ def test_a_system_release_is_one_chain_per_plant_pilot_first() -> None:
         assert by_id[backup].depends_on == [] and by_id[cutover].depends_on == [backup]
         assert by_id[smoke].depends_on == [cutover] and by_id[smoke].wave == wave
     assert len(plan.tasks) == 6  # LMS releases are assessed, not rolled out
+
+
+def test_a_plants_tasks_are_ready_once_their_own_dependencies_are_done() -> None:
+    from domain.rollout import ready_tasks
+
+    det = [t for t in plan_for().tasks if t.plant == "DET"]
+    # the PLM release is outside the plant's list: it counts as done only when told so
+    assert ready_tasks(det) == []
+    first = ready_tasks(det, others_finished=True)
+    assert [t.id for t in first] == ["DET.ERP.mbom.100-200"]
+    first[0].status = TaskStatus.done
+    assert {t.id for t in ready_tasks(det, others_finished=True)} == {
+        "DET.ERP.po.PUR-DET-100-200",
+        "DET.ERP.stock.100-200/B/DET-RM-01",
+        "DET.QMS.plan.IP-DET-100-200",
+    }
+
+
+def test_each_plants_progress_and_the_current_wave() -> None:
+    from domain.change_details import details_markdown
+    from domain.plant_progress import current_wave, plant_progress, waves_note
+    from domain.state import ChangeState
+
+    tasks = plan_for().tasks
+    assert current_wave(tasks) is None  # nothing has started
+    for task in tasks:
+        if task.wave < 2:
+            task.status, task.verified = TaskStatus.done, True
+    det = [t for t in tasks if t.plant == "DET"]
+    det[0].status, det[1].status = TaskStatus.done, TaskStatus.failed
+    rows = {p.plant: p for p in plant_progress(tasks)}
+    assert [p.plant for p in plant_progress(tasks)] == ["MTY", "DET"]  # wave order
+    assert rows["MTY"].pilot and rows["MTY"].done == rows["MTY"].total == rows["MTY"].verified
+    assert (rows["DET"].done, rows["DET"].failed, rows["DET"].total) == (1, 1, len(det))
+    assert current_wave(tasks) == 2
+    note = waves_note(tasks)
+    assert note.startswith("wave 2 · MTY (pilot): 7/7 done, 7 verified · DET: 1/6 done, 1 failed")
+    state = ChangeState(
+        change_id="ECO-1",
+        title="t",
+        type="part_revision",
+        stage="rolling_out",
+        requested_by="a",
+        submitted_by="a",
+        priority="normal",
+        request=bracket_request(),
+        tasks=tasks,
+    )
+    assert note in details_markdown(state)
+    shown = state.model_dump(mode="json")
+    assert shown["wave"] == 2 and shown["plant_progress"][1]["plant"] == "DET"

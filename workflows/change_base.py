@@ -3,14 +3,10 @@ trail (a store outage is waited out, never turned into a failed change) and the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.change_details import details_markdown
@@ -18,16 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.rollout import RolloutTask
     from domain.stages import ChangeStage
     from domain.state import ChangeState, StageEntry
+    from workflows.audit_trail import STORE_OUTAGE_PAUSE, send_audit
     from workflows.search_attributes import CHANGE_STAGE
-
-CHAIN_OWNED = "ChainOwned"
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=5,
-    non_retryable_error_types=[CHAIN_OWNED],
-)
-STORE_OUTAGE_PAUSE = timedelta(seconds=30)
 
 
 class ChangeBase:
@@ -74,36 +62,22 @@ class ChangeBase:
             action=action,
             detail=detail,
         )
-        while True:
-            try:
-                await asyncio.shield(
-                    workflow.start_activity(
-                        "record_audit",
-                        record,
-                        start_to_close_timeout=timedelta(seconds=30),
-                        retry_policy=STORE_RETRY,
-                        summary=f"Audit: {action}",
-                    )
-                )
-                break
-            except ActivityError as err:
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == CHAIN_OWNED:
-                    self._chain_refused = True
-                    return
-                self._state.alert = f"the audit store is unavailable ({cause or err}); retrying"
-                self._refresh_details()
-                await workflow.sleep(STORE_OUTAGE_PAUSE)
+        if not await send_audit(record, self._show_alert):
+            self._chain_refused = True
+            return
         self._clear_alert()
 
     async def _wait_out(self, alert: str) -> None:
         """Show the problem, then wait a while (or until cancelled) before trying again."""
-        self._state.alert = alert
-        self._refresh_details()
+        self._show_alert(alert)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._cancel is not None, timeout=STORE_OUTAGE_PAUSE
             )
+
+    def _show_alert(self, alert: str) -> None:
+        self._state.alert = alert
+        self._refresh_details()
 
     def _clear_alert(self) -> None:
         if self._state.alert:

@@ -5,11 +5,9 @@ in reverse dependency order, verification by read-back, and what a Temporal canc
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,8 +16,6 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         Resolution,
         ResolveAction,
-        TaskInput,
-        TaskResult,
         VerifyResult,
     )
     from domain.plan import PILOT_WAVE
@@ -33,27 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import ChangeStage
     from domain.state import Hold
     from workflows.change_batches import ChangeBatches
-    from workflows.queues import queue_for
+    from workflows.change_plants import PLANT_WORKFLOWS_PATCH, ChangePlants
+    from workflows.task_activities import start_task_activity
 
-INVALID_CHANGE = "InvalidChange"
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-    non_retryable_error_types=["ConnectorRejected", INVALID_CHANGE],
-)
-COMPENSATE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=60),
-    maximum_attempts=20,
-    non_retryable_error_types=["ConnectorRejected"],
-)
 PILOT_WAVE_PATCH = "pilot-wave-first"  # patch: earlier runs roll out every plant at once
-CONNECTOR_HEARTBEAT = timedelta(seconds=10)  # a lost worker's task is retried this soon
 
 
-class ChangeRollout(ChangeBatches):
+class ChangeRollout(ChangeBatches, ChangePlants):
     # -- rollout ------------------------------------------------------------------------------
     async def _roll_out(self) -> bool:
         """Run the task DAG wave by wave; a failed task puts the change on hold for a person."""
@@ -61,6 +43,7 @@ class ChangeRollout(ChangeBatches):
             return await self._roll_out_batches()
         await self._set_stage(ChangeStage.rolling_out, tasks_note(self._state))
         waves = workflow.patched(PILOT_WAVE_PATCH)
+        plant_workflows = waves and workflow.patched(PLANT_WORKFLOWS_PATCH)
         pilot_checked = False
         while True:
             if self._cancel is not None:
@@ -80,6 +63,12 @@ class ChangeRollout(ChangeBatches):
             ready = ready_tasks(self._state.tasks)
             if waves:  # one wave at a time: central systems, the pilot plant, the rest
                 ready = [t for t in ready if t.wave == open_wave(self._state.tasks)]
+            if plant_workflows and ready and ready[0].wave >= PILOT_WAVE:
+                plants = self._plants_to_run(ready)
+                if plants:  # each plant as a child workflow; a plant that failed waits
+                    await self._run_plants(ready[0].wave, plants)
+                    continue
+                ready = []
             if ready:
                 await asyncio.gather(*(self._run_task(task) for task in ready))
                 self._refresh_details()
@@ -158,22 +147,10 @@ class ChangeRollout(ChangeBatches):
                 failures.append(f"{task.id}: {result.detail}")
         return failures, list(results)
 
-    def _queue_for(self, task: RolloutTask) -> str:
-        return queue_for(workflow.info().task_queue, task.system.value, task.plant)
-
     def _start_task_activity(self, name: str, task: RolloutTask, summary: str) -> Any:
         """Start a connector activity and remember it until it ends: if the workflow is
         cancelled meanwhile, the write is let finish (shielded) so that it can be undone."""
-        handle = workflow.start_activity(
-            name,
-            TaskInput(change_id=self._state.change_id, task=task),
-            result_type=TaskResult,
-            task_queue=self._queue_for(task),
-            start_to_close_timeout=timedelta(minutes=2),
-            heartbeat_timeout=CONNECTOR_HEARTBEAT,
-            retry_policy=WRITE_RETRY if name == "apply_task" else COMPENSATE_RETRY,
-            summary=summary,
-        )
+        handle = start_task_activity(name, self._state.change_id, task, summary)
         self._inflight[f"{name}:{task.id}"] = (task, handle, name)
         return handle
 
@@ -248,6 +225,7 @@ class ChangeRollout(ChangeBatches):
                 "change.cancel_requested", "temporal", {"reason": self._cancel.reason}
             )
         await self._settle_batches()
+        await self._collect_plants()
         for task, handle, name in list(self._inflight.values()):
             if name == "apply_task":
                 await self._settle_apply(task, handle)
@@ -291,15 +269,8 @@ class ChangeRollout(ChangeBatches):
     async def _verify_task(self, task: RolloutTask) -> VerifyResult:
         """A read-back that cannot be done counts as a failed verification."""
         try:
-            return await workflow.execute_activity(
-                "verify_task",
-                TaskInput(change_id=self._state.change_id, task=task),
-                result_type=VerifyResult,
-                task_queue=self._queue_for(task),
-                start_to_close_timeout=timedelta(minutes=1),
-                heartbeat_timeout=CONNECTOR_HEARTBEAT,
-                retry_policy=WRITE_RETRY,
-                summary=f"Verify: {task.summary}",
+            return await start_task_activity(
+                "verify_task", self._state.change_id, task, f"Verify: {task.summary}"
             )
         except ActivityError as err:
             return VerifyResult(

@@ -32,8 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import ChangeStage, is_final
     from domain.state import ChangeState, StageEntry
     from workflows.change_input import ChangeInputHandlers
-    from workflows.change_rollout import INVALID_CHANGE, WRITE_RETRY, ChangeRollout
+    from workflows.change_rollout import ChangeRollout
     from workflows.search_attributes import PLANTS, RISK_LEVEL
+    from workflows.task_activities import INVALID_CHANGE, WRITE_RETRY
 
 
 @workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
@@ -61,6 +62,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._cancel = None
         self._inflight = {}
         self._batches_inflight = []
+        self._children = {}
 
     # -- the lifecycle ------------------------------------------------------------------------
     @workflow.run

@@ -1,0 +1,76 @@
+"""Each plant's progress through a rollout, from its tasks: what the details, the API and the
+CLI show while waves run. Pure."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from domain.plan import PILOT_WAVE
+from domain.rollout import FINISHED, RolloutTask, TaskStatus, open_wave
+
+
+class PlantProgress(BaseModel):
+    plant: str
+    wave: int
+    pilot: bool
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    compensated: int
+    verified: int
+
+    def label(self) -> str:
+        finished = self.done + self.skipped
+        text = f"{self.plant}{' (pilot)' if self.pilot else ''}: {finished}/{self.total} done"
+        for name in ("failed", "skipped", "compensated"):
+            if getattr(self, name):
+                text += f", {getattr(self, name)} {name}"
+        if self.verified:
+            text += f", {self.verified} verified"
+        return text
+
+
+def plant_progress(tasks: list[RolloutTask]) -> list[PlantProgress]:
+    """One line per plant with tasks, in wave then plant order."""
+    groups: dict[tuple[int, str], list[RolloutTask]] = {}
+    for task in tasks:
+        if task.plant:
+            groups.setdefault((task.wave, task.plant), []).append(task)
+    rows = []
+    for (wave, plant), group in sorted(groups.items()):
+
+        def count(status: TaskStatus, group: list[RolloutTask] = group) -> int:
+            return sum(1 for t in group if t.status == status)
+
+        rows.append(
+            PlantProgress(
+                plant=plant,
+                wave=wave,
+                pilot=wave == PILOT_WAVE,
+                total=len(group),
+                done=count(TaskStatus.done),
+                failed=count(TaskStatus.failed),
+                skipped=count(TaskStatus.skipped),
+                compensated=count(TaskStatus.compensated),
+                verified=sum(1 for t in group if t.verified),
+            )
+        )
+    return rows
+
+
+def current_wave(tasks: list[RolloutTask]) -> int | None:
+    """The wave now rolling out (None before the first task and after the last)."""
+    if not any(t.status in FINISHED for t in tasks):
+        return None
+    return open_wave(tasks)
+
+
+def waves_note(tasks: list[RolloutTask]) -> str:
+    """'wave 2 · DET (pilot): 5/5 done, 5 verified · CHI: 2/4 done, 1 failed'."""
+    rows = plant_progress(tasks)
+    if not rows:
+        return ""
+    wave = current_wave(tasks)
+    head = f"wave {wave}" if wave is not None else "waves"
+    return head + " · " + " · ".join(row.label() for row in rows)

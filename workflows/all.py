@@ -1,0 +1,10 @@
+"""Every workflow a changeflow worker serves on the central queue (one list for the worker and
+the tests)."""
+
+from __future__ import annotations
+
+from workflows.change_workflow import ChangeWorkflow
+from workflows.plant_rollout import PlantRolloutWorkflow
+from workflows.thread_sync import ThreadSyncWorkflow
+
+WORKFLOWS = [ChangeWorkflow, PlantRolloutWorkflow, ThreadSyncWorkflow]

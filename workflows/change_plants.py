@@ -1,0 +1,126 @@
+"""The plant waves of ChangeWorkflow: each plant of a wave rolls out as a child workflow
+(`{change_id}.{PLANT}`, PlantRolloutWorkflow), the plants of a wave in parallel. The change
+keeps each plant's progress as the children report it, takes their results as the truth, stops
+them when it is cancelled, and turns a plant that ended early into a hold for a person."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ChildWorkflowError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.messages import PlantReport, PlantRolloutInput, PlantRolloutResult
+    from domain.rollout import RolloutTask, TaskStatus
+    from workflows.change_base import ChangeBase
+    from workflows.plant_rollout import PROGRESS_SIGNAL, PlantRolloutWorkflow
+
+PLANT_WORKFLOWS_PATCH = "plant-child-workflows"  # patch: earlier runs apply plant tasks inline
+
+
+class ChangePlants(ChangeBase):
+    _children: dict[str, Any]
+
+    @workflow.signal(
+        name=PROGRESS_SIGNAL,
+        description="A plant workflow started or finished tasks (progress: its result counts).",
+    )
+    def plant_progress(self, report: PlantReport) -> None:
+        by_id = {t.id: t for t in self._state.tasks}
+        for progress in report.tasks:
+            task = by_id.get(progress.task_id)
+            if task is None or task.plant not in self._children:
+                continue  # not a plant now rolling out: nothing to show
+            if progress.status not in (TaskStatus.running, TaskStatus.done, TaskStatus.failed):
+                continue
+            task.status = TaskStatus(progress.status)
+            task.before, task.error = progress.before, progress.error
+        self._refresh_details()
+
+    def _plants_to_run(self, ready: list[RolloutTask]) -> list[str]:
+        """Plants with tasks ready to run and none failed (a failed one waits for a person)."""
+        failed = {t.plant for t in self._state.tasks if t.status == TaskStatus.failed}
+        return sorted({t.plant for t in ready if t.plant and t.plant not in failed})
+
+    def _plant_tasks(self, plant: str, wave: int) -> list[RolloutTask]:
+        return [t for t in self._state.tasks if t.plant == plant and t.wave == wave]
+
+    async def _run_plants(self, wave: int, plants: list[str]) -> None:
+        """Each plant as a child workflow, all at once; returns when all have ended."""
+        change_id = self._state.change_id
+        for plant in plants:
+            tasks = self._plant_tasks(plant, wave)
+            self._children[plant] = await workflow.start_child_workflow(
+                PlantRolloutWorkflow.run,
+                PlantRolloutInput(
+                    change_id=change_id,
+                    plant=plant,
+                    wave=wave,
+                    chain_key=self._chain_key,
+                    tasks=tasks,
+                ),
+                id=f"{change_id}.{plant}",
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,  # a retry runs it again
+                static_summary=f"{change_id}: {len(tasks)} tasks in {plant} (wave {wave})",
+            )
+        self._refresh_details()
+        await workflow.wait_condition(
+            lambda: all(h.done() for h in self._children.values()) or self._cancel is not None
+        )
+        await self._collect_plants()
+
+    async def _stop_plants(self) -> None:
+        """Ask every plant still rolling out to start nothing new."""
+        for handle in self._children.values():
+            if not handle.done():
+                with contextlib.suppress(FailureError):  # it ended meanwhile
+                    await handle.signal(PlantRolloutWorkflow.stop)
+
+    async def _collect_plants(self) -> None:
+        """Take each plant's result (stopping them first if the change is being cancelled)."""
+        if self._cancel is not None:
+            await self._stop_plants()
+        for plant, handle in list(self._children.items()):
+            try:
+                result: PlantRolloutResult = await asyncio.shield(handle)
+            except ChildWorkflowError as err:
+                self._plant_ended(
+                    plant,
+                    f"{handle.id} ended before finishing ({err.cause or err}); a write it had "
+                    "in flight may have landed: a retry applies each task once",
+                )
+            else:
+                self._take_result(result)
+            del self._children[plant]
+        self._refresh_details()
+
+    def _take_result(self, result: PlantRolloutResult) -> None:
+        by_id = {t.id: t for t in result.tasks}
+        for index, task in enumerate(self._state.tasks):
+            if task.plant == result.plant and task.id in by_id:
+                self._state.tasks[index] = by_id[task.id]
+        if result.stopped and self._cancel is None:
+            self._plant_ended(
+                result.plant,
+                "its rollout was cancelled in Temporal; nothing after this task there was applied",
+            )
+
+    def _plant_ended(self, plant: str, why: str) -> None:
+        """A plant that stopped early: its first unfinished task waits for a person, and those
+        it had in flight count as not applied. What it reported as applied stands; a retry
+        re-applies the rest (a write that did land is a replay of its key, not a second one)."""
+        unfinished = [
+            t
+            for t in self._state.tasks
+            if t.plant == plant and t.status in (TaskStatus.pending, TaskStatus.running)
+        ]
+        for task in unfinished:
+            task.status = TaskStatus.pending
+        if unfinished:
+            first = unfinished[0]
+            first.status = TaskStatus.failed
+            first.error = f"the plant {plant}: {why}"

@@ -1,0 +1,136 @@
+"""PlantRolloutWorkflow: one plant's tasks of one wave, as a child of the change
+(`{change_id}.{PLANT}`). It applies the tasks in dependency order, each on the queue that
+reaches its system (the plant's own queue for MES, QMS and LMS), audits each one, tells the
+change each task it finished, and returns the tasks as they ended. The first task a system
+refuses stops the plant: nothing after it there runs, and the change holds for a person.
+Asked to stop (the change is being cancelled), or cancelled itself in Temporal, it starts
+nothing new, lets the writes in flight finish, and returns what was applied so that the change
+can undo it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.messages import (
+        AuditInput,
+        PlantReport,
+        PlantRolloutInput,
+        PlantRolloutResult,
+        TaskProgress,
+    )
+    from domain.rollout import RolloutTask, TaskStatus, ready_tasks
+    from workflows.audit_trail import send_audit
+    from workflows.task_activities import start_task_activity
+
+PROGRESS_SIGNAL = "plant_progress"
+
+
+@workflow.defn
+class PlantRolloutWorkflow:
+    @workflow.init
+    def __init__(self, inp: PlantRolloutInput) -> None:
+        self._inp = inp
+        self._tasks = [t.model_copy() for t in inp.tasks]
+        self._stop = False
+        self._audit_seq = 0
+        self._chain_refused = False
+        self._inflight: dict[str, tuple[RolloutTask, Any]] = {}
+
+    @workflow.signal(description="Start nothing new; let the writes in flight finish.")
+    def stop(self) -> None:
+        self._stop = True
+
+    @workflow.query(description="The plant's tasks as they stand.")
+    def tasks(self) -> list[RolloutTask]:
+        return self._tasks
+
+    @workflow.run
+    async def run(self, inp: PlantRolloutInput) -> PlantRolloutResult:
+        try:
+            while not self._stop and not self._failed():
+                ready = ready_tasks(self._tasks, others_finished=True)
+                if not ready:
+                    break
+                for task in ready:
+                    task.status = TaskStatus.running
+                await self._tell_change(ready)
+                await asyncio.gather(*(self._apply(task) for task in ready))
+        except asyncio.CancelledError:  # cancelled in Temporal: settle, and report
+            self._stop = True
+            for task, handle in list(self._inflight.values()):
+                await self._settle(task, handle)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        unfinished = any(t.status == TaskStatus.pending for t in self._tasks)
+        return PlantRolloutResult(
+            plant=inp.plant, tasks=self._tasks, stopped=self._stop and unfinished
+        )
+
+    def _failed(self) -> bool:
+        return any(t.status == TaskStatus.failed for t in self._tasks)
+
+    async def _apply(self, task: RolloutTask) -> None:
+        task.attempts += 1
+        handle = start_task_activity("apply_task", self._inp.change_id, task, task.summary)
+        self._inflight[task.id] = (task, handle)
+        await self._settle(task, handle)
+
+    async def _settle(self, task: RolloutTask, handle: Any) -> None:
+        """The write's outcome, once: status first, then the audit and the change's progress."""
+        try:
+            result = await asyncio.shield(handle)
+        except ActivityError as err:
+            self._inflight.pop(task.id, None)
+            task.status, task.error = TaskStatus.failed, str(err.cause or err)
+            await self._audit("task.failed", {"task_id": task.id, "error": task.error})
+        else:
+            self._inflight.pop(task.id, None)
+            task.status, task.before, task.error = TaskStatus.done, result.before, None
+            await self._audit(
+                "task.applied",
+                {
+                    "task_id": task.id,
+                    "system": task.system.value,
+                    "plant": task.plant,
+                    "detail": result.detail,
+                    "replayed": result.replayed,
+                },
+            )
+        await self._tell_change([task])
+
+    async def _audit(self, action: str, detail: dict) -> None:
+        if self._chain_refused:
+            return
+        self._audit_seq += 1
+        record = AuditInput(
+            change_id=self._inp.change_id,
+            event_key=f"{self._inp.change_id}:{workflow.info().run_id}:{self._audit_seq}",
+            chain_key=self._inp.chain_key,
+            actor="changeflow",
+            action=action,
+            detail=detail,
+        )
+        if not await send_audit(record, workflow.set_current_details):
+            self._chain_refused = True
+        workflow.set_current_details("")
+
+    async def _tell_change(self, tasks: list[RolloutTask]) -> None:
+        """Progress for the change's details; the result this workflow returns is what counts."""
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        report = PlantReport(
+            tasks=[
+                TaskProgress(task_id=t.id, status=t.status.value, before=t.before, error=t.error)
+                for t in tasks
+            ]
+        )
+        with contextlib.suppress(FailureError):  # the change has ended: nobody to tell
+            await workflow.get_external_workflow_handle(
+                parent.workflow_id, run_id=parent.run_id
+            ).signal(PROGRESS_SIGNAL, report)
