@@ -14,7 +14,7 @@ from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
-from domain.plan import LARGE_PLAN, PlanError, build_plan, wave_sizes
+from domain.plan import PlanError, build_plan, wave_sizes
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
 from store.thread_store import IndexCache, ThreadStore
@@ -69,7 +69,7 @@ class AssessmentActivities:
         return AssessResult(
             impact=summarize(report, report_id, version),
             required_approvals=required_approvals(inp.request, report),
-            tasks=plan.tasks if len(plan.tasks) <= LARGE_PLAN else [],  # large: by id
+            tasks=plan.tasks if len(plan.tasks) <= self.deps.settings.large_plan else [],
             plan_hash=plan.plan_hash,
             pilot_plant=plan.pilot_plant,
             plan_id=plan_id,

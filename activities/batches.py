@@ -25,6 +25,14 @@ from store.plan_tasks import mark_task, task_states
 MAX_FAILURES_REPORTED = 50
 
 
+def _heartbeat_index() -> int:
+    """The task a lost attempt was working on when it last heartbeated (0 on a first attempt).
+    Tasks before it are done; it is applied again, which its idempotency key makes a replay
+    if its write had landed. The store's statuses cover what came after the last heartbeat."""
+    details = activity.info().heartbeat_details
+    return int(details[0]) if details else 0
+
+
 class BatchActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
@@ -53,13 +61,16 @@ class BatchActivities:
             task_states, self.deps.engine, inp.change_id, [t.id for t in tasks]
         )
         result = BatchResult()
-        progress = [0]
+        resume = _heartbeat_index()  # a retried attempt: where the lost one got to
+        progress = [resume]
         async with heartbeating(details=lambda: (progress[0],)):
             for index, task in enumerate(tasks):
                 progress[0] = index
                 state = states.get(task.id)
-                if state is not None and state.status in ("done", "skipped"):
-                    result.already += 1
+                if state is not None and state.status == "skipped":
+                    continue
+                if index < resume or (state is not None and state.status == "done"):
+                    result.already += 1  # applied before (by an earlier attempt or run)
                     continue
                 ctx = ActionContext(
                     change_id=inp.change_id, task=task, connectors=self.deps.connectors

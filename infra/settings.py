@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from domain.errors import describe_validation_error
+from domain.plan import LARGE_PLAN
 
 
 class SystemEndpoint(BaseModel):
@@ -38,6 +39,11 @@ class Settings(BaseModel):
     task_queue: str = "changeflow"
     ui_url: str = "http://localhost:8233"
     token_ttl_days: int = Field(default=90, ge=0, description="API tokens expire; 0: never.")
+    large_plan: int = Field(
+        default=LARGE_PLAN,
+        ge=1,
+        description="A plan with more tasks than this stays in the store and runs in batches.",
+    )
     plm: SystemEndpoint | None = None
     plants: list[PlantSettings] = Field(
         default_factory=lambda: [
@@ -78,6 +84,7 @@ ENV_OVERRIDES = {
     "TEMPORAL_ADDRESS": "temporal_address",
     "TEMPORAL_NAMESPACE": "temporal_namespace",
     "CHANGEFLOW_TOKEN_TTL_DAYS": "token_ttl_days",
+    "CHANGEFLOW_LARGE_PLAN": "large_plan",
 }
 
 

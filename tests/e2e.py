@@ -4,6 +4,10 @@ on free local ports, the demo's users with tokens, and helpers to drive it over 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +26,7 @@ from starter.api import create_app as create_api
 from starter.demo import DEMO_USERS
 from store.db import get_engine
 from store.users import add_user
+from tests.conftest import TEST_SIGNING_KEY
 from tests.fixtures_data import EXAMPLE
 from tests.helpers import free_port, start_dev_server
 from tests.stack import ServerThread
@@ -32,6 +37,51 @@ from worker import build_workers
 USERS = {**DEMO_USERS, "qa.park": (Role.quality, None), "audit.ray": (Role.auditor, None)}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    """`python worker.py --all-plants` in its own process, to be killed like a real one."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.env = {
+            **os.environ,
+            "CHANGEFLOW_HOME": str(settings.home),
+            "CHANGEFLOW_DATABASE_URL": settings.db_url,
+            "CHANGEFLOW_SIMULATOR_URL": settings.simulator_url,
+            "CHANGEFLOW_TASK_QUEUE": settings.task_queue,
+            "CHANGEFLOW_LARGE_PLAN": str(settings.large_plan),
+            "CHANGEFLOW_SIGNING_KEY": TEST_SIGNING_KEY,
+            "TEMPORAL_ADDRESS": settings.temporal_address,
+        }
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py"), "--all-plants"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no last heartbeat, activities in flight are simply lost."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
 @dataclass
 class Stack:
     api: httpx.AsyncClient  # authenticated as the auditor unless a request says otherwise
@@ -39,6 +89,7 @@ class Stack:
     tokens: dict[str, str]
     settings: Settings
     client: Client
+    worker: WorkerProcess | None = None
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -73,7 +124,10 @@ APPROVERS = {
 
 
 @asynccontextmanager
-async def running_stack(tmp: Path) -> AsyncIterator[Stack]:
+async def running_stack(
+    tmp: Path, *, worker_process: bool = False, **overrides: object
+) -> AsyncIterator[Stack]:
+    """The stack; with `worker_process`, the worker runs as its own process (Stack.worker)."""
     env = await start_dev_server()
     sim = ServerThread(create_sim(tmp / "sim.db"), free_port())
     sim.start()
@@ -83,12 +137,16 @@ async def running_stack(tmp: Path) -> AsyncIterator[Stack]:
         simulator_url=sim.url,
         temporal_address=env.client.service_client.config.target_host,
         task_queue=f"e2e-{uuid.uuid4().hex[:6]}",
+        **overrides,
     )
     engine = get_engine(settings.db_url)
     tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
     api = ServerThread(create_api(settings), free_port())
-    workers = build_workers(env.client, settings, plants=settings.plant_codes())
+    process = WorkerProcess(settings, tmp / "worker.log") if worker_process else None
+    workers = [] if process else build_workers(env.client, settings, plants=settings.plant_codes())
     tasks = [asyncio.create_task(w.run()) for w in workers]
+    if process:
+        process.start()
     await asyncio.to_thread(api.start)
     headers = {"Authorization": f"Bearer {tokens['audit.ray']}"}
     try:
@@ -99,8 +157,11 @@ async def running_stack(tmp: Path) -> AsyncIterator[Stack]:
                 tokens=tokens,
                 settings=settings,
                 client=env.client,
+                worker=process,
             )
     finally:
+        if process:
+            process.stop()
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(api.stop)

@@ -31,6 +31,7 @@ BATCH_HEARTBEAT = timedelta(seconds=10)
 
 class ChangeBatches(ChangeBase):
     _batches_inflight: list[Any]
+    _batch_done: dict[str, int]  # tasks done per batch, a resumed batch's earlier ones included
 
     async def _hold_for(
         self, task_id: str, error: str, plant: str | None
@@ -114,7 +115,8 @@ class ChangeBatches(ChangeBase):
                 if not await self._after_resolution(resolution, None):
                     return False
                 continue
-            self._count("done", result.done)
+            self._batch_done[f"{wave}:{offset}"] = result.done + result.already
+            self._state.task_counts["done"] = sum(self._batch_done.values())
             await self._audit(
                 "tasks.applied",
                 "changeflow",

@@ -62,6 +62,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._cancel = None
         self._inflight = {}
         self._batches_inflight = []
+        self._batch_done = {}
         self._children = {}
 
     # -- the lifecycle ------------------------------------------------------------------------
