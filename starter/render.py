@@ -68,6 +68,9 @@ def state_view(state: ChangeState) -> Group:
         head.append("impact: " + ", ".join(f"{k} {v}" for k, v in i.counts.items()))
     if state.pilot_plant:
         head.append(f"pilot plant {state.pilot_plant}   plan {(state.plan_hash or '')[:12]}")
+    if state.plant_progress:
+        wave = f"wave {state.wave}: " if state.wave is not None else ""
+        head.append(wave + "   ".join(p.label() for p in state.plant_progress))
     if state.alert:
         head.append(f"[bold yellow]alert[/]: {state.alert}")
     if state.hold:
