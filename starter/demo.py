@@ -156,6 +156,8 @@ def _run_change(
         lambda s: is_final(s.stage) or s.stage.value == "on_hold",
         timeout,
     )
+    for plant in state.plant_progress:  # each ran as its own workflow, the pilot first
+        console.print(f"  wave {plant.wave} {plant.label()}  [dim]{change_id}.{plant.plant}[/]")
     colour = "green" if state.stage.value == "completed" else "red"
     console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
     _print_changes(console, sim_url, change_id)
