@@ -9,12 +9,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actions.registry import registered
 from activities.deps import ActivityDeps
-from domain.approvals import required_approvals
 from domain.errors import ChangeRejectedError
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
 from domain.plan import PlanError, build_plan, wave_sizes
+from domain.policy import evaluate
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
 from store.thread_store import IndexCache, ThreadStore
@@ -68,7 +68,7 @@ class AssessmentActivities:
         )
         return AssessResult(
             impact=summarize(report, report_id, version),
-            required_approvals=required_approvals(inp.request, report),
+            required_approvals=evaluate(self.deps.settings.approvals, inp.request, report),
             tasks=plan.tasks if len(plan.tasks) <= self.deps.settings.large_plan else [],
             plan_hash=plan.plan_hash,
             pilot_plant=plan.pilot_plant,

@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.change_request import ChangeRequest, ChangeType
-from domain.impact import ImpactKind, ImpactReport
+from domain.change_request import ChangeRequest
+from domain.impact import ImpactReport
 from domain.signing import Signature
 
 
@@ -19,6 +19,7 @@ class Role(StrEnum):
     supply_chain = "supply_chain"
     safety = "safety"
     it_ot = "it_ot"
+    customer = "customer"  # a slot only: recorded by an internal user on the customer's behalf
     analyst = "analyst"
     operator = "operator"
     auditor = "auditor"
@@ -41,12 +42,33 @@ class RequiredApproval(BaseModel):
     role: Role
     plant: str | None = None
     reason: str = ""
+    rule: str = Field(default="", description="The policy rule that asked for it.")
+    need: int = Field(default=1, ge=1, description="How many different people must approve.")
+    group: str | None = Field(default=None, description="Only members of this group decide.")
+    members: list[str] = Field(default_factory=list)
+    sla_hours: float | None = Field(default=None, description="Reminder at half, escalation at.")
+    escalation: str | None = None
+    recorded_by: list[Role] = Field(
+        default_factory=list,
+        description="Roles that record it on someone's behalf, with an evidence reference.",
+    )
+    retrospective: bool = Field(
+        default=False, description="An emergency change's approval, due after it started."
+    )
+    due_hours: float | None = Field(default=None, description="A retrospective one's deadline.")
 
     def slot(self) -> tuple[str, str | None]:
         return (self.role.value, self.plant)
 
     def label(self) -> str:
-        return f"{self.role.value}" + (f" ({self.plant})" if self.plant else "")
+        text = f"{self.role.value}" + (f" ({self.plant})" if self.plant else "")
+        if self.need > 1 or self.group:
+            text += f" [{self.need} of {self.group}]" if self.group else f" [{self.need}]"
+        return text + (" (retrospective)" if self.retrospective else "")
+
+    def may_decide(self, role: Role | None) -> bool:
+        """The user's role decides this slot: its own role, or one recording on its behalf."""
+        return role == self.role or role in self.recorded_by
 
 
 class ApprovalDecision(BaseModel):
@@ -62,6 +84,12 @@ class ApprovalDecision(BaseModel):
     decided_at: datetime
     change_id: str = ""
     revision: int | None = None
+    evidence: str | None = Field(
+        default=None, max_length=500, description="For an approval recorded on behalf of another."
+    )
+    on_behalf_role: Role | None = Field(
+        default=None, description="The role of the internal user who recorded it on behalf."
+    )
     signature: Signature | None = None
 
     def slot(self) -> tuple[str, str | None]:
@@ -77,40 +105,19 @@ class ApprovalsState(BaseModel):
 
 
 def required_approvals(request: ChangeRequest, report: ImpactReport) -> list[RequiredApproval]:
-    """Map impact to the roles that must approve, with the reason for each."""
-    required = [RequiredApproval(role=Role.engineering, reason="every change")]
-    plans = report.of_kind(ImpactKind.inspection_plan)
-    if plans or report.fai_required:
-        required.append(
-            RequiredApproval(
-                role=Role.quality,
-                reason=f"{len(plans)} inspection plan(s) touched"
-                + ("; first-article inspection required" if report.fai_required else ""),
-            )
-        )
-    for plant in report.plants:
-        required.append(
-            RequiredApproval(role=Role.production, plant=plant, reason=f"{plant} is affected")
-        )
-    supply = [
-        o
-        for o in report.objects
-        if o.kind in (ImpactKind.inventory, ImpactKind.purchase_order, ImpactKind.production_order)
-    ]
-    if supply:
-        required.append(
-            RequiredApproval(
-                role=Role.supply_chain,
-                reason=f"{len(supply)} stock, purchase or production order record(s) touched",
-            )
-        )
-    if any(f.name == "safety_critical" and f.value > 0 for f in report.risk.factors):
-        required.append(
-            RequiredApproval(role=Role.safety, reason="safety-critical part or characteristic")
-        )
-    if request.type == ChangeType.system_release:
-        required.append(RequiredApproval(role=Role.it_ot, reason="system release"))
-    return required
+    """The approvals today's default policy asks for (domain/policy.py)."""
+    from domain.policy import default_policy, evaluate
+
+    return evaluate(default_policy(), request, report)
+
+
+def approvals_in(state: ApprovalsState, slot: tuple[str, str | None]) -> list[ApprovalDecision]:
+    return [d for d in state.received if d.slot() == slot and d.decision == Decision.approve]
+
+
+def is_complete(state: ApprovalsState, required: RequiredApproval) -> bool:
+    """Enough different people approved the slot."""
+    return len({d.approver for d in approvals_in(state, required.slot())}) >= required.need
 
 
 def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester: str) -> str | None:
@@ -119,25 +126,35 @@ def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester:
         return f"approval {decision.approval_id} was already recorded"
     if decision.approver == requester:
         return f"{decision.approver} requested this change and cannot decide on it"
-    slots = {r.slot() for r in state.required}
-    if decision.slot() not in slots:
+    required = next((r for r in state.required if r.slot() == decision.slot()), None)
+    if required is None:
         wanted = ", ".join(r.label() for r in state.required)
         label = RequiredApproval(role=decision.role, plant=decision.plant).label()
         return f"no {label} approval is required for this change (required: {wanted})"
-    if any(d.slot() == decision.slot() for d in state.received):
-        label = RequiredApproval(role=decision.role, plant=decision.plant).label()
-        return f"the {label} decision was already given"
+    if any(d.slot() == decision.slot() and d.approver == decision.approver for d in state.received):
+        return f"{decision.approver} already decided the {required.label()} approval"
+    if is_complete(state, required):
+        return f"the {required.label()} decision was already given"
+    if required.group and decision.approver not in required.members:
+        return f"{decision.approver} is not in {required.group}, which decides {required.label()}"
     return None
 
 
-def outstanding(state: ApprovalsState) -> list[RequiredApproval]:
-    """Required approvals no decision has been given for yet."""
-    decided = {d.slot() for d in state.received}
-    return [r for r in state.required if r.slot() not in decided]
+def outstanding(
+    state: ApprovalsState, retrospective: bool | None = False
+) -> list[RequiredApproval]:
+    """Required approvals not yet given (by default those needed before the rollout; None:
+    all of them; True: only the retrospective ones of an emergency change)."""
+    return [
+        r
+        for r in state.required
+        if not is_complete(state, r) and (retrospective is None or r.retrospective == retrospective)
+    ]
 
 
 def outcome(state: ApprovalsState) -> Decision | None:
-    """reject or request_changes as soon as one arrives; approve once all are approved."""
+    """reject or request_changes as soon as one arrives; approve once every approval needed
+    before the rollout is given (an emergency change's retrospective ones come later)."""
     for decision in state.received:
         if decision.decision != Decision.approve:
             return decision.decision

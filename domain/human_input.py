@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role
+from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role, is_complete
 from domain.messages import CancelRequest, Resolution, ResolveAction
 from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
@@ -38,32 +38,59 @@ def _conflict(message: str) -> Refusal:
     return Refusal(kind=RefusalKind.conflict, message=message)
 
 
+NO_LONGER_DECIDED = frozenset({ChangeStage.rejected, ChangeStage.cancelled, ChangeStage.expired})
+
+
 def decision_refusal(state: ChangeState, decision: ApprovalDecision) -> Refusal | None:
-    """A decision counts when the change awaits it, for this revision, from someone else than
-    the requester or submitter, for a slot that is required and not yet decided."""
-    label = RequiredApproval(role=decision.role, plant=decision.plant).label()
+    """A decision counts when the change awaits it (an emergency change's retrospective
+    approvals: also after its rollout started), for this revision, from someone else than the
+    requester or submitter, in the slot's group if it has one, for a slot still open."""
     if decision.approver in (state.requested_by, state.submitted_by):
         who = "requested" if decision.approver == state.requested_by else "submitted"
         return _forbidden(f"{decision.approver} {who} this change and cannot decide on it")
-    if state.stage != ChangeStage.awaiting_approval:
+    approvals = state.approvals
+    required = next((r for r in approvals.required if r.slot() == decision.slot()), None)
+    late = required is not None and required.retrospective
+    if state.stage != ChangeStage.awaiting_approval and not (
+        late and state.stage not in NO_LONGER_DECIDED
+    ):
         return _conflict(f"change {state.change_id} is {state.stage.value}, not awaiting approval")
     if decision.revision is not None and decision.revision != state.revision:
         return _conflict(
             f"the decision is for revision {decision.revision}; the change is at revision "
             f"{state.revision} now"
         )
-    approvals = state.approvals
     if any(d.approval_id == decision.approval_id for d in approvals.received):
         return _conflict(f"approval {decision.approval_id} was already recorded")
-    if decision.slot() not in {r.slot() for r in approvals.required}:
+    if required is None:
+        label = RequiredApproval(role=decision.role, plant=decision.plant).label()
         wanted = ", ".join(r.label() for r in approvals.required)
         return _conflict(f"no {label} approval is required for this change (required: {wanted})")
-    if any(d.slot() == decision.slot() for d in approvals.received):
-        return _conflict(f"the {label} decision was already given")
+    if any(
+        d.slot() == decision.slot() and d.approver == decision.approver for d in approvals.received
+    ):
+        return _conflict(f"{decision.approver} already decided the {required.label()} approval")
+    if is_complete(approvals, required):
+        return _conflict(f"the {required.label()} decision was already given")
+    if decision.on_behalf_role is not None and not required.may_decide(decision.on_behalf_role):
+        return _forbidden(
+            f"{decision.on_behalf_role.value} may not record the {required.label()} approval "
+            f"(recorded by: {', '.join(r.value for r in required.recorded_by) or 'nobody'})"
+        )
+    if required.group and decision.approver not in required.members:
+        return _forbidden(
+            f"{decision.approver} is not in {required.group}, which decides {required.label()}"
+        )
     if decision.decision != Decision.approve and not decision.comment.strip():
         return Refusal(
             kind=RefusalKind.invalid,
             message=f"a {decision.decision.value} decision needs a comment saying why",
+        )
+    if required.recorded_by and not (decision.evidence or "").strip():
+        return Refusal(
+            kind=RefusalKind.invalid,
+            message=f"the {required.label()} approval is recorded on its behalf: give the "
+            "evidence reference (the customer's letter, portal record, ...)",
         )
     return None
 

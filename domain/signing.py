@@ -77,10 +77,20 @@ def _key(secret: str) -> SigningKey:
     return SigningKey(raw)
 
 
+# Optional fields added to signed messages after the first signatures: left out of the signed
+# bytes when empty, so that every signature made before they existed still verifies (replay).
+LATER_OPTIONAL_FIELDS = frozenset(
+    {"evidence", "on_behalf_role", "revision_hash", "meaning", "printed_name", "content_hash"}
+)
+
+
 def canonical(kind: str, change_id: str, message: BaseModel) -> bytes:
     """The exact bytes that are signed: the kind and change id bind the MAC to one purpose and
     one change, so a signature cannot be replayed as another kind of input or on another change."""
     body: dict[str, Any] = message.model_dump(mode="json", exclude={"signature"})
+    for name in LATER_OPTIONAL_FIELDS:  # absent: signed as before they existed
+        if body.get(name, 0) is None:
+            del body[name]
     return json.dumps(
         {"kind": kind, "change_id": change_id, "message": body},
         sort_keys=True,

@@ -18,6 +18,7 @@ class ChangeStage(StrEnum):
     cancelled = "cancelled"
     rolled_back = "rolled_back"
     on_hold = "on_hold"
+    expired = "expired"  # left awaiting approval past the policy's limit
 
 
 FINAL_STAGES: frozenset[ChangeStage] = frozenset(
@@ -27,6 +28,7 @@ FINAL_STAGES: frozenset[ChangeStage] = frozenset(
         ChangeStage.rejected,
         ChangeStage.cancelled,
         ChangeStage.rolled_back,
+        ChangeStage.expired,
     }
 )
 

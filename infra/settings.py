@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from domain.errors import describe_validation_error
 from domain.plan import LARGE_PLAN
+from domain.policy import ApprovalPolicy, default_policy
 
 
 class SystemEndpoint(BaseModel):
@@ -43,6 +44,9 @@ class Settings(BaseModel):
         default=LARGE_PLAN,
         ge=1,
         description="A plan with more tasks than this stays in the store and runs in batches.",
+    )
+    approvals: ApprovalPolicy = Field(
+        default_factory=default_policy, description="[approvals] rules, groups and deadlines."
     )
     plm: SystemEndpoint | None = None
     plants: list[PlantSettings] = Field(

@@ -29,6 +29,7 @@ from starter.render import (
     change_table,
     impact_markdown,
     plan_tree,
+    policy_table,
     state_view,
     thread_view,
 )
@@ -296,6 +297,26 @@ def plan(
     console.print(plan_tree(view))
     if preview is not None:
         console.print("(nothing was started)")
+
+
+policy_app = typer.Typer(
+    help="The approval policy (rules in changeflow.toml).", no_args_is_help=True
+)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("explain")
+def policy_explain(
+    file: Path = typer.Argument(..., help="a change file"), token: str | None = TokenOption
+) -> None:
+    """Which rule asks for which approval of a change file, and why; starts nothing."""
+    request = read_change_file(file)
+    rules = _call(
+        _client(token).post,
+        "/api/policy-explain",
+        request.model_dump(mode="json", exclude_none=True),
+    )
+    console.print(policy_table(rules))
 
 
 @app.command()

@@ -18,6 +18,7 @@ STAGE_STYLE = {
     "completed_with_deviations": "yellow",
     "rejected": "red",
     "rolled_back": "red",
+    "expired": "red",
     "cancelled": "yellow",
     "on_hold": "bold red",
     "awaiting_approval": "yellow",
@@ -242,3 +243,24 @@ def plan_tree(view: dict[str, Any]) -> Tree:
     if view["total_tasks"] > len(view["tasks"]):
         root.add(f"[dim]... {view['total_tasks'] - len(view['tasks'])} more tasks[/]")
     return root
+
+
+def policy_table(rules: list[dict]) -> Table:
+    """`changeflow policy explain`: each rule, whether it applied, and what it asks for."""
+    table = Table(title="approval policy")
+    for column in ("rule", "when", "approval", "how many", "why", "deadline"):
+        table.add_column(column)
+    for rule in rules:
+        if not rule["applied"]:
+            table.add_row(rule["rule"], rule["when"], "[dim]does not apply[/]", "", "", "")
+            continue
+        for a in rule["approvals"]:
+            label = a["role"] + (f" ({a['plant']})" if a.get("plant") else "")
+            many = f"{a['need']} of {a['group']}" if a.get("group") else str(a["need"])
+            deadline = []
+            if a.get("retrospective"):
+                deadline.append(f"retrospective, within {a['due_hours']:g} h")
+            if a.get("sla_hours"):
+                deadline.append(f"SLA {a['sla_hours']:g} h -> {a.get('escalation') or '-'}")
+            table.add_row(rule["rule"], rule["when"], label, many, a["reason"], "; ".join(deadline))
+    return table

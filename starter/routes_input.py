@@ -57,7 +57,9 @@ STATUS_FOR = {
 }
 
 
-ApproverRole = Literal["engineering", "quality", "production", "supply_chain", "safety", "it_ot"]
+ApproverRole = Literal[
+    "engineering", "quality", "production", "supply_chain", "safety", "it_ot", "customer"
+]
 
 
 class ApprovalBody(BaseModel):
@@ -73,6 +75,12 @@ class ApprovalBody(BaseModel):
     )
     revision: int | None = Field(
         default=None, ge=1, description="The revision decided on (default: the current one)."
+    )
+    evidence: str | None = Field(
+        default=None,
+        max_length=500,
+        description="For an approval recorded on someone's behalf (role customer): the "
+        "reference of their evidence (letter, portal record).",
     )
 
 
@@ -194,7 +202,8 @@ async def decide(
 ) -> InputReceipt:
     """Approve, reject or request changes in your own role (and plant)."""
     role = Role(body.role)
-    if user.role != role:
+    on_behalf = role == Role.customer  # recorded by an internal user; the policy says who
+    if user.role != role and not on_behalf:
         raise HTTPException(403, f"{user.name} has role {user.role.value}, not {role.value}")
     plant = None
     if role in PLANT_ROLES:
@@ -215,6 +224,8 @@ async def decide(
         decided_at=datetime.now(UTC),
         change_id=change_id,
         revision=revision,
+        evidence=body.evidence,
+        on_behalf_role=user.role if on_behalf else None,
     )
     receipt = await _send(
         request,

@@ -17,6 +17,7 @@ from domain.errors import ChangeRejectedError
 from domain.impact_engine import assess
 from domain.messages import SyncOutcome, SyncRequest
 from domain.plan import PlanError, PlanView, build_plan, plan_view
+from domain.policy import Explanation, explain
 from starter.api_support import Reader, Writer, engine_of, responses, temporal, workflow_type
 from store.thread_store import ThreadStore
 from workflows.thread_sync import ThreadSyncWorkflow
@@ -74,6 +75,24 @@ async def plan_preview(change: ChangeRequest, request: Request, _user: Reader) -
             422, [f"type: {change.type.value} changes are assessed but not rolled out yet"]
         )
     return plan_view(plan, 0, 5000)
+
+
+@router.post(
+    "/api/policy-explain", response_model=list[Explanation], responses=responses(401, 409, 413, 422)
+)
+async def policy_explain(
+    change: ChangeRequest, request: Request, _user: Reader
+) -> list[Explanation]:
+    """Which approval rule of the policy asks for which approval of a change file, and why (the
+    rules that do not apply are listed too); starts nothing."""
+    version, index = await asyncio.to_thread(request.app.state.indexes.current)
+    if version == 0:
+        raise HTTPException(409, "the digital thread is empty: run a sync first")
+    try:
+        report = await asyncio.to_thread(assess, change.change_id or "PREVIEW", change, index)
+    except ChangeRejectedError as exc:
+        raise HTTPException(422, exc.problems) from exc
+    return explain(request.app.state.settings.approvals, change, report)
 
 
 @router.get("/api/thread", responses=responses(401))
