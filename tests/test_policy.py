@@ -174,11 +174,12 @@ def test_a_customer_approval_is_recorded_on_its_behalf_with_evidence() -> None:
     customer = RequiredApproval(role=Role.customer, recorded_by=[Role.quality], rule="customer")
     assert customer.may_decide(Role.quality) and not customer.may_decide(Role.production)
     state = state_with([customer])
-    bare = decision(Role.customer, "qa.lee")
+    bare = decision(Role.customer, "qa.lee", on_behalf_role=Role.quality)
     assert "evidence" in decision_refusal(state, bare).message
-    assert (
-        decision_refusal(state, decision(Role.customer, "qa.lee", evidence="ACME-PPAP-77")) is None
-    )
+    given = decision(Role.customer, "qa.lee", evidence="ACME-PPAP-77", on_behalf_role=Role.quality)
+    assert decision_refusal(state, given) is None
+    wrong = given.model_copy(update={"on_behalf_role": Role.production})
+    assert decision_refusal(state, wrong).kind == "Forbidden"
 
 
 def test_an_emergency_change_starts_on_one_engineering_approval() -> None:
