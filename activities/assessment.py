@@ -74,6 +74,7 @@ class AssessmentActivities:
             pilot_plant=plan.pilot_plant,
             plan_id=plan_id,
             wave_sizes=wave_sizes(plan.tasks),
+            expire_after_days=self.deps.settings.approvals.expire_after_days,
         )
 
 

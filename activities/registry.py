@@ -9,6 +9,7 @@ from activities.assessment import AssessmentActivities
 from activities.audit import AuditActivities
 from activities.batches import BatchActivities
 from activities.deps import ActivityDeps
+from activities.notify import NotifyActivities
 from activities.rollout import RolloutActivities
 from activities.sync import SyncActivities
 
@@ -28,6 +29,7 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         batches.mark,
         assessment.assess_impact,
         audit.record_audit,
+        NotifyActivities(deps).notify,
         rollout.apply_task,
         rollout.compensate_task,
         rollout.verify_task,

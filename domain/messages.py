@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.approvals import RequiredApproval, Role
 from domain.change_request import ChangeRequest
+from domain.deadlines import Notice
 from domain.impact import ImpactSummary
 from domain.rollout import RolloutTask
 from domain.signing import Signature
@@ -48,6 +49,9 @@ class AssessResult(BaseModel):
     plan_id: str | None = Field(default=None, description="The stored plan (always).")
     wave_sizes: dict[int, int] = Field(
         default_factory=dict, description="Tasks per wave; `tasks` is empty for a large plan."
+    )
+    expire_after_days: float | None = Field(
+        default=None, description="The policy's limit on awaiting approval (None: none)."
     )
 
 
@@ -224,3 +228,8 @@ class PlantReport(BaseModel):
     the change's progress (its result is what counts)."""
 
     tasks: list[TaskProgress]
+
+
+class NotifyInput(BaseModel):
+    change_id: str
+    notice: Notice

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from domain.approvals import ApprovalsState
 from domain.change_request import ChangeRequest
+from domain.deadlines import Notice
 from domain.impact import ImpactSummary
 from domain.plant_progress import PlantProgress, current_wave, plant_progress
 from domain.rollout import RolloutTask
@@ -64,6 +65,15 @@ class ChangeState(BaseModel):
         description="Human input the workflow refused (unsigned, forged, replayed), with why.",
     )
     alert: str = Field(default="", description="A problem the change is waiting out (retrying).")
+    expires_at: datetime | None = Field(
+        default=None, description="Still awaiting approval then, the change expires."
+    )
+    approved_at: datetime | None = Field(
+        default=None, description="When the approvals needed before the rollout were in."
+    )
+    notifications: list[Notice] = Field(
+        default_factory=list, description="Reminders, escalations and overdue notices sent."
+    )
 
     @computed_field(description="The wave now rolling out: 0 central, 1 pilot, 2 the rest.")
     @property

@@ -28,7 +28,7 @@ from infra.logs import configure_logging, get_logger
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
 from infra.tracing import configure_tracing
-from starter import routes_changes, routes_input, routes_thread
+from starter import routes_changes, routes_input, routes_notifications, routes_thread
 from starter.api_support import Reader, responses
 from starter.limits import install_limits
 from store.db import get_engine
@@ -63,7 +63,12 @@ def create_app(
         "needs a bearer token from `changeflow users add`.",
     )
     install_limits(app)
-    for router in (routes_changes.router, routes_input.router, routes_thread.router):
+    for router in (
+        routes_changes.router,
+        routes_input.router,
+        routes_thread.router,
+        routes_notifications.router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["service"], responses=responses(503))

@@ -359,4 +359,4 @@ async def terminate(
     return {"status": "terminated"}
 
 
-assert set(ApproverRole.__args__) == {r.value for r in APPROVER_ROLES}  # one list of roles
+assert set(ApproverRole.__args__) == {r.value for r in APPROVER_ROLES} | {Role.customer.value}

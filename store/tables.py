@@ -75,3 +75,20 @@ class PlanTaskRow(SQLModel, table=True):
     error: str | None = None
     verified: bool | None = None
     updated_at: datetime | None = None
+
+
+class NotificationRow(SQLModel, table=True):
+    """The outbox: reminders, escalations, expiries and overdue notices a mail or Teams
+    integration delivers (reading `pending`, marking `sent`). One row per change and notice key."""
+
+    __tablename__ = "notification"
+
+    id: str = Field(primary_key=True, description="<change id>:<notice key>")
+    change_id: str = Field(index=True)
+    kind: str = Field(index=True)
+    recipient: str
+    approval: str = ""
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    status: str = Field(default="pending", index=True)
+    sent_at: datetime | None = None

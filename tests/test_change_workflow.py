@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 from activities.actions.registry import registered
 from activities.assessment import summarize
 from connectors.sim.seed import build_demo_thread
-from domain.approvals import Decision, RequiredApproval, Role, required_approvals
+from domain.approvals import Decision, RequiredApproval, Role
 from domain.errors import ChangeRejectedError
 from domain.messages import (
     AssessInput,
@@ -37,6 +37,7 @@ from domain.messages import (
     CancelRequest,
     ChangeInput,
     FailedTask,
+    NotifyInput,
     Resolution,
     ResolveAction,
     SyncFetch,
@@ -49,6 +50,7 @@ from domain.messages import (
     VerifyResult,
 )
 from domain.plan import build_plan
+from domain.policy import ApprovalPolicy, default_policy, evaluate
 from domain.rollout import TaskStatus
 from domain.signing import CANCEL, RESOLUTION, Keyring
 from domain.stages import ChangeStage
@@ -99,6 +101,8 @@ class Fakes:
     large: dict[int, int] = field(default_factory=dict)  # wave sizes of a large plan
     batch_failure: tuple[int, int] | None = None
     batches: Counter = field(default_factory=Counter)
+    notices: list = field(default_factory=list)
+    policy: ApprovalPolicy = field(default_factory=default_policy)
 
     def activities(self) -> list:
         @activity.defn(name="assess_impact")
@@ -111,7 +115,7 @@ class Fakes:
             if self.large:  # a plan too large for history: it stays in the store
                 return AssessResult(
                     impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
-                    required_approvals=required_approvals(inp.request, report),
+                    required_approvals=evaluate(self.policy, inp.request, report),
                     tasks=[],
                     plan_hash="h" * 64,
                     pilot_plant="MTY",
@@ -120,10 +124,11 @@ class Fakes:
                 )
             return AssessResult(
                 impact=summarize(report, f"impact-{inp.change_id}-r{inp.revision}"),
-                required_approvals=required_approvals(inp.request, report),
+                required_approvals=evaluate(self.policy, inp.request, report),
                 tasks=plan.tasks,
                 plan_hash=plan.plan_hash,
                 pilot_plant=plan.pilot_plant,
+                expire_after_days=self.policy.expire_after_days,
             )
 
         @activity.defn(name="apply_task")
@@ -151,6 +156,11 @@ class Fakes:
                 raise ApplicationError("QMS read-back refused", non_retryable=True)
             ok = inp.task.id not in self.verify_bad
             return VerifyResult(task_id=inp.task.id, ok=ok, detail="read back")
+
+        @activity.defn(name="notify")
+        async def notify(inp: NotifyInput) -> bool:
+            self.notices.append(inp.notice)
+            return True
 
         @activity.defn(name="record_audit")
         async def record_audit(inp: AuditInput) -> None:
@@ -210,6 +220,7 @@ class Fakes:
             compensate_task,
             verify_task,
             record_audit,
+            notify,
             sync_begin,
             sync_fetch,
             sync_commit,

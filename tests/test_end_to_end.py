@@ -218,7 +218,11 @@ async def test_approval_checks_role_plant_and_requester(stack: Stack) -> None:
     again = await stack.api.post(
         url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.lee")
     )
-    assert again.status_code == 409 and "already given" in again.json()["detail"]
+    assert again.status_code == 409 and "already decided" in again.json()["detail"]
+    other = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.park")
+    )
+    assert other.status_code == 409 and "already given" in other.json()["detail"]
     cancel = await stack.api.post(
         f"/api/changes/{change_id}/cancel",
         json={"reason": "test"},

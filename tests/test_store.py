@@ -315,3 +315,26 @@ def test_a_chain_belongs_to_one_change_and_ids_are_reserved_once(engine: Engine)
         session.execute(text("UPDATE audit_event SET chain_key = 'key-x' WHERE event_key = 'e1'"))
         session.commit()
     assert not verify_chain(engine, "ECO-ONCE").intact
+
+
+def test_the_outbox_takes_a_notice_once_and_marks_it_sent(tmp_path) -> None:
+    from store.db import get_engine
+    from store.outbox import enqueue, mark_sent, notifications
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    notice = dict(
+        change_id="ECO-1",
+        key="reminder:quality:-",
+        kind="reminder",
+        recipient="quality",
+        approval="quality",
+        message="ECO-1 waits for your quality approval",
+    )
+    assert enqueue(engine, **notice) is True
+    assert enqueue(engine, **notice) is False  # a retried activity
+    pending = notifications(engine, status="pending")
+    assert [n.id for n in pending] == ["ECO-1:reminder:quality:-"]
+    sent = mark_sent(engine, pending[0].id)
+    assert sent.status == "sent" and sent.sent_at is not None
+    assert notifications(engine, status="pending") == []
+    assert mark_sent(engine, "nope") is None

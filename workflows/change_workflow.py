@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rollout import TaskStatus, deviations
     from domain.stages import ChangeStage, is_final
     from domain.state import ChangeState, StageEntry
+    from workflows.change_deadlines import DEADLINES_PATCH, ChangeDeadlines
     from workflows.change_input import ChangeInputHandlers
     from workflows.change_rollout import ChangeRollout
     from workflows.search_attributes import PLANTS, RISK_LEVEL
@@ -38,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
-class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
+class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
     @workflow.init
     def __init__(self, inp: ChangeInput) -> None:
         request = inp.request
@@ -64,6 +65,9 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._batches_inflight = []
         self._batch_done = {}
         self._children = {}
+        self._expire_after_days = None
+        self._expired = False
+        self._awaiting_since = workflow.now()
 
     # -- the lifecycle ------------------------------------------------------------------------
     @workflow.run
@@ -71,6 +75,9 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._signed_input()  # decided once, first: a new run takes signed input only
         try:
             final = await self._lifecycle(inp)
+            if final.stage in (ChangeStage.completed, ChangeStage.completed_with_deviations):
+                await self._track_retrospective()  # an emergency change's later approvals
+                final = self._outcome()
         except asyncio.CancelledError:
             if is_final(self._state.stage):  # cancelled after it ended: the end stands
                 final = self._outcome()
@@ -115,6 +122,11 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
             self._apply_assessment(assessed)
             await self._set_stage(ChangeStage.awaiting_approval, approvals_note(self._state))
             verdict = await self._await_approvals()
+            if self._expired:
+                days = self._expire_after_days
+                return await self._finish(
+                    ChangeStage.expired, f"no decision within {days:g} days of awaiting approval"
+                )
             if verdict is None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             if verdict == Decision.reject:
@@ -226,6 +238,9 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         self._state.pilot_plant = assessed.pilot_plant
         self._state.plan_id = assessed.plan_id
         self._state.wave_sizes = assessed.wave_sizes
+        self._expire_after_days = days = assessed.expire_after_days
+        self._awaiting_since = workflow.now()  # the approvals' clocks start now
+        self._state.expires_at = self._awaiting_since + timedelta(days=days) if days else None
         workflow.upsert_search_attributes(
             [
                 RISK_LEVEL.value_set(assessed.impact.risk_level.value),
@@ -234,13 +249,22 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout):
         )
 
     async def _await_approvals(self) -> Decision | None:
-        """Until every required approval arrives, one rejects, or the change is cancelled."""
+        """Until every required approval arrives, one rejects, or the change is cancelled (None)
+        or expires (self._expired), reminding and escalating on the way."""
         approvals = self._state.approvals
-        await workflow.wait_condition(
-            lambda: outcome(approvals) is not None or self._cancel is not None
-        )
+
+        def done() -> bool:
+            return outcome(approvals) is not None or self._cancel is not None
+
+        if workflow.patched(DEADLINES_PATCH):
+            if not await self._wait_with_deadlines(done):
+                self._expired = True
+                return None
+        else:
+            await workflow.wait_condition(done)
         if self._cancel is not None and outcome(approvals) != Decision.approve:
             return None
+        self._state.approved_at = workflow.now()
         return outcome(approvals)
 
     async def _wait_for_effectivity(self) -> None:
