@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from activities.actions.registry import registered
 from activities.deps import ActivityDeps
 from domain.errors import ChangeRejectedError
+from domain.esign import content_hash
 from domain.impact import ImpactKind, ImpactReport, ImpactSummary
 from domain.impact_engine import assess
 from domain.messages import AssessInput, AssessResult
@@ -75,6 +76,7 @@ class AssessmentActivities:
             plan_id=plan_id,
             wave_sizes=wave_sizes(plan.tasks),
             expire_after_days=self.deps.settings.approvals.expire_after_days,
+            impact_hash=content_hash(report.model_dump_json()),
         )
 
 

@@ -62,6 +62,12 @@ def decision_refusal(state: ChangeState, decision: ApprovalDecision) -> Refusal 
         )
     if any(d.approval_id == decision.approval_id for d in approvals.received):
         return _conflict(f"approval {decision.approval_id} was already recorded")
+    signed_for = decision.signature.content_hash if decision.signature else None
+    if signed_for is not None and signed_for != state.revision_hash:
+        return _conflict(
+            f"the decision signs revision hash {signed_for}, but the change's revision hash is "
+            f"{state.revision_hash} now: look at the change again"
+        )
     if required is None:
         label = RequiredApproval(role=decision.role, plant=decision.plant).label()
         wanted = ", ".join(r.label() for r in approvals.required)

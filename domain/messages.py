@@ -53,6 +53,7 @@ class AssessResult(BaseModel):
     expire_after_days: float | None = Field(
         default=None, description="The policy's limit on awaiting approval (None: none)."
     )
+    impact_hash: str | None = Field(default=None, description="SHA-256 of the impact report.")
 
 
 class TaskInput(BaseModel):

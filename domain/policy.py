@@ -125,6 +125,9 @@ class ApprovalPolicy(BaseModel):
         default=30, gt=0, description="A change still awaiting approval this long expires."
     )
     signing_session_minutes: float = Field(default=15, ge=0)
+    require_password: bool = Field(
+        default=True, description="Each decision is signed by re-entering the password."
+    )
 
     @model_validator(mode="after")
     def _groups_exist(self) -> ApprovalPolicy:

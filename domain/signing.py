@@ -15,6 +15,7 @@ import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -28,10 +29,26 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Signature(BaseModel):
-    """Which key signed (its id, not the key) and the MAC."""
+    """Which key signed (its id, not the key) and the MAC; for an approval, also the signer's
+    electronic signature (21 CFR Part 11 §11.50): printed name, meaning, UTC time and the
+    SHA-256 of exactly what was approved, all covered by the MAC."""
 
-    key_id: str = Field(max_length=32)
-    mac: str = Field(max_length=128)
+    key_id: str = Field(default="", max_length=32)
+    mac: str = Field(default="", max_length=128)
+    printed_name: str | None = Field(default=None, max_length=200)
+    meaning: str | None = Field(default=None, max_length=300)
+    signed_at: datetime | None = None
+    content_hash: str | None = Field(default=None, max_length=64)
+
+    def manifestation(self) -> dict[str, Any]:
+        """The e-signature part (empty for a resolution or cancel, or before e-signatures)."""
+        parts = {
+            "printed_name": self.printed_name,
+            "meaning": self.meaning,
+            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+            "content_hash": self.content_hash,
+        }
+        return {k: v for k, v in parts.items() if v is not None}
 
 
 class SigningKeyError(ValueError):
@@ -91,6 +108,9 @@ def canonical(kind: str, change_id: str, message: BaseModel) -> bytes:
     for name in LATER_OPTIONAL_FIELDS:  # absent: signed as before they existed
         if body.get(name, 0) is None:
             del body[name]
+    signature = getattr(message, "signature", None)
+    if isinstance(signature, Signature) and signature.manifestation():
+        body["esignature"] = signature.manifestation()
     return json.dumps(
         {"kind": kind, "change_id": change_id, "message": body},
         sort_keys=True,
@@ -100,8 +120,11 @@ def canonical(kind: str, change_id: str, message: BaseModel) -> bytes:
 
 
 def sign(kind: str, change_id: str, message: BaseModel, key: SigningKey) -> Signature:
+    """The message's signature: its e-signature part (if any) kept, the MAC over both."""
     mac = hmac.new(key.secret, canonical(kind, change_id, message), hashlib.sha256).hexdigest()
-    return Signature(key_id=key.key_id, mac=mac)
+    current = getattr(message, "signature", None)
+    esign = current.model_dump(exclude={"key_id", "mac"}) if current is not None else {}
+    return Signature(key_id=key.key_id, mac=mac, **esign)
 
 
 def signed(kind: str, change_id: str, message: M, key: SigningKey) -> M:

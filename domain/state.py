@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, computed_field
 from domain.approvals import ApprovalsState
 from domain.change_request import ChangeRequest
 from domain.deadlines import Notice
+from domain.esign import revision_hash
 from domain.impact import ImpactSummary
 from domain.plant_progress import PlantProgress, current_wave, plant_progress
 from domain.rollout import RolloutTask
@@ -46,6 +47,7 @@ class ChangeState(BaseModel):
     approvals: ApprovalsState = Field(default_factory=ApprovalsState)
     tasks: list[RolloutTask] = Field(default_factory=list)
     plan_hash: str | None = Field(default=None, description="What the approvers are shown.")
+    impact_hash: str | None = Field(default=None, description="SHA-256 of the impact report.")
     pilot_plant: str | None = None
     plan_id: str | None = None
     wave_sizes: dict[int, int] = Field(default_factory=dict)
@@ -84,3 +86,13 @@ class ChangeState(BaseModel):
     @property
     def plant_progress(self) -> list[PlantProgress]:
         return plant_progress(self.tasks)
+
+    @computed_field(
+        description="SHA-256 of what approvers sign: this revision of the change, "
+        "its impact report and its plan."
+    )
+    @property
+    def revision_hash(self) -> str:
+        return revision_hash(
+            self.change_id, self.revision, self.request, self.impact_hash, self.plan_hash
+        )

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 
-from domain.approvals import Role
 from domain.change_request import ChangeRequest
 from domain.errors import describe_validation_error
 from domain.stages import ChangeStage, is_final
@@ -194,89 +193,6 @@ def status(
             live.update(state_view(state))
 
 
-def _decide(
-    change_id: str,
-    decision: str,
-    role: Role | None,
-    plant: str | None,
-    comment: str,
-    token: str | None,
-) -> None:
-    client = _client(token)
-    me = _call(client.get, "/api/me")
-    body = {
-        "decision": decision,
-        "role": (role.value if role else me["role"]),
-        "plant": plant or me.get("plant"),
-        "comment": comment,
-    }
-    _call(client.post, f"/api/changes/{change_id}/approvals", body)
-    label = body["role"] + (
-        f" ({body['plant']})" if body["plant"] and body["role"] == "production" else ""
-    )
-    console.print(f"{decision} sent for {change_id} as {me['name']}, {label}")
-
-
-@app.command()
-def approve(
-    change_id: str,
-    role: Role | None = typer.Option(None, help="default: your role"),
-    plant: str | None = typer.Option(None, help="default: your plant"),
-    comment: str = "",
-    token: str | None = TokenOption,
-) -> None:
-    """Approve a change in your role."""
-    _decide(change_id, "approve", role, plant, comment, token)
-
-
-@app.command()
-def reject(
-    change_id: str,
-    comment: str = typer.Option(..., help="why (kept in the audit trail)"),
-    role: Role | None = typer.Option(None),
-    plant: str | None = typer.Option(None),
-    token: str | None = TokenOption,
-) -> None:
-    """Reject a change in your role; it ends."""
-    _decide(change_id, "reject", role, plant, comment, token)
-
-
-@app.command("request-changes")
-def request_changes(
-    change_id: str,
-    comment: str = typer.Option(...),
-    role: Role | None = typer.Option(None),
-    plant: str | None = typer.Option(None),
-    token: str | None = TokenOption,
-) -> None:
-    """Send a change back to assessment with a new revision."""
-    _decide(change_id, "request_changes", role, plant, comment, token)
-
-
-@app.command()
-def resolve(
-    change_id: str,
-    task_id: str,
-    action: str = typer.Option(..., help="retry | skip | rollback"),
-    comment: str = "",
-    token: str | None = TokenOption,
-) -> None:
-    """Resolve the task a change is on hold for."""
-    _call(
-        _client(token).post,
-        f"/api/changes/{change_id}/resolve",
-        {"task_id": task_id, "action": action, "comment": comment},
-    )
-    console.print(f"{action} sent for {task_id}")
-
-
-@app.command()
-def cancel(change_id: str, reason: str = "", token: str | None = TokenOption) -> None:
-    """Cancel a change (what was already rolled out is rolled back)."""
-    _call(_client(token).post, f"/api/changes/{change_id}/cancel", {"reason": reason})
-    console.print(f"cancel sent for {change_id}")
-
-
 @app.command()
 def plan(
     change_id: str | None = typer.Argument(None, help="a change's id"),
@@ -317,17 +233,6 @@ def policy_explain(
         request.model_dump(mode="json", exclude_none=True),
     )
     console.print(policy_table(rules))
-
-
-@app.command()
-def terminate(
-    change_id: str,
-    reason: str = typer.Option(..., help="why (kept in the audit trail)"),
-    token: str | None = TokenOption,
-) -> None:
-    """Admin, last resort: stop a change whose workflow is failing. Nothing is rolled back."""
-    _call(_client(token).post, f"/api/changes/{change_id}/terminate", {"reason": reason})
-    console.print(f"{change_id} terminated")
 
 
 @app.command()
@@ -398,6 +303,7 @@ def audit(change_id: str, as_json: bool = typer.Option(False, "--json")) -> None
     console.print(audit_table(change_id, data))
 
 
+from starter import cli_decisions  # noqa: E402, F401  (its commands use this module's helpers)
 from starter.cli_users import users_app  # noqa: E402  (it uses this module's helpers)
 
 app.add_typer(users_app, name="users")

@@ -23,6 +23,9 @@ def users_add(
     rotate: bool = typer.Option(
         False, help="issue a new token (creates the user if missing; never changes the role)"
     ),
+    full_name: str | None = typer.Option(
+        None, "--full-name", help="the name printed on their electronic signatures"
+    ),
 ) -> None:
     """Create a user and print their API token (shown once; only its hash is stored).
 
@@ -44,6 +47,7 @@ def users_add(
             plant,
             rotate=rotate,
             ttl_days=settings.token_ttl_days,
+            full_name=full_name,
         )
     except UserError as exc:
         raise _fail(str(exc)) from exc
@@ -103,3 +107,43 @@ def users_list() -> None:
         else:
             status = "token never expires"
         console.print(f"{user.name:24} {user.role.value:14} {user.plant or '':6} {status}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="read the password from standard input"
+    ),
+) -> None:
+    """Set the password NAME re-enters to sign decisions (stored as an argon2id hash). It
+    also lifts a lock after wrong passwords."""
+    import sys
+
+    from store.credentials import SigningRefused, set_password
+    from store.db import get_engine
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("new signing password", hide_input=True)
+        if typer.prompt("again", hide_input=True) != password:
+            raise _fail("the two passwords differ; nothing changed")
+    try:
+        set_password(get_engine(load_settings().db_url), name, password)
+    except SigningRefused as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"signing password set for {name}")
+
+
+@users_app.command("unlock")
+def users_unlock(name: str) -> None:
+    """Lift the lock on NAME after five wrong signing passwords."""
+    from store.credentials import SigningRefused, unlock
+    from store.db import get_engine
+
+    try:
+        was_locked = unlock(get_engine(load_settings().db_url), name)
+    except SigningRefused as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"{name} unlocked" if was_locked else f"{name} was not locked")

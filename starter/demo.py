@@ -6,12 +6,15 @@ The demo reseeds the simulated plant systems each run, so the bracket starts at 
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from domain.approvals import Role
 from domain.stages import is_final
@@ -20,6 +23,7 @@ from infra.settings import load_settings
 from starter.api_client import ApiClient, ApiError
 from starter.cli import read_change_file
 from starter.stack import Stack, StackError, wait_until_interrupted
+from store.credentials import set_password
 from store.db import get_engine
 from store.users import add_user
 
@@ -42,6 +46,23 @@ DEMO_USERS: dict[str, tuple[Role, str | None]] = {
     "it.ops": (Role.it_ot, None),
     "ops.admin": (Role.admin, None),
 }
+
+
+PASSWORDS_FILE = "demo-passwords.json"
+
+
+def demo_passwords(engine: Engine, home: Path) -> dict[str, str]:
+    """Each demo user's signing password: made once, at random, kept in the stack's home
+    (`.changeflow/demo-passwords.json`, mode 600) so that people can sign as them too."""
+    path = home / PASSWORDS_FILE
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for name in DEMO_USERS:
+        known.setdefault(name, secrets.token_urlsafe(12))
+        set_password(engine, name, known[name])  # the store may be new; the file is not
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=2))
+    path.chmod(0o600)
+    return known
 
 
 def run_demo(
@@ -68,6 +89,7 @@ def run_demo(
             stack,
             timeout,
             SCENARIOS[scenario],
+            settings.home,
         )
     except (ApiError, TimeoutError, httpx.HTTPError) as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
@@ -98,11 +120,13 @@ def _run_change(
     stack: Stack,
     timeout: float,
     example: Path,
+    home: Path,
 ) -> str:
     tokens = {
         name: add_user(engine, name, role, plant, rotate=True)
         for name, (role, plant) in DEMO_USERS.items()
     }
+    passwords = demo_passwords(engine, home)
     request = read_change_file(example)
     analyst = ApiClient(api_url, tokens["maria.engineer"])
     created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
@@ -145,9 +169,11 @@ def _run_change(
                 "role": required.role.value,
                 "plant": required.plant,
                 "comment": "approved in the demo",
+                "password": passwords[user],
+                "revision_hash": state.revision_hash,
             },
         )
-        console.print(f"approved as {user} ({required.label()})")
+        console.print(f"approved and signed by {user} ({required.label()})")
 
     state = _follow(
         console,

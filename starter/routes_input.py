@@ -25,9 +25,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.approvals import APPROVER_ROLES, PLANT_ROLES, ApprovalDecision, Decision, Role
+from domain.esign import meaning
 from domain.human_input import RefusalKind
 from domain.messages import CancelRequest, InputReceipt, Resolution, ResolveAction
-from domain.signing import CANCEL, DECISION, RESOLUTION, signed
+from domain.signing import CANCEL, DECISION, RESOLUTION, Signature, signed
+from domain.state import ChangeState
 from infra import signing
 from infra.logs import get_logger
 from starter.api_support import (
@@ -43,6 +45,8 @@ from starter.api_support import (
 )
 from store.audit import append_event
 from store.changes import registered_change
+from store.credentials import SigningRefused, authorize_signing, printed_name
+from store.users import User
 from workflows.change_input import AUDITED
 from workflows.change_workflow import ChangeWorkflow
 
@@ -75,6 +79,17 @@ class ApprovalBody(BaseModel):
     )
     revision: int | None = Field(
         default=None, ge=1, description="The revision decided on (default: the current one)."
+    )
+    revision_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The revision hash of the change as you saw it (GET /api/changes/{id}): "
+        "your signature covers it; 409 if the change has moved on (default: the current one).",
+    )
+    password: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Your password, to sign (omit within a signing session).",
     )
     evidence: str | None = Field(
         default=None,
@@ -210,9 +225,9 @@ async def decide(
         plant = body.plant or user.plant
         if plant != user.plant:
             raise HTTPException(403, f"{user.name} decides for plant {user.plant}, not {plant}")
-    revision = body.revision
-    if revision is None:
-        revision = (await change_state(temporal(request), change_id)).revision
+    state = await change_state(temporal(request), change_id)
+    revision = body.revision if body.revision is not None else state.revision
+    signature = await _electronic_signature(request, user, body, role, plant, on_behalf, state)
     approval_id = body.approval_id or idempotency_key or uuid4().hex
     decision = ApprovalDecision(
         approval_id=approval_id,
@@ -226,6 +241,7 @@ async def decide(
         revision=revision,
         evidence=body.evidence,
         on_behalf_role=user.role if on_behalf else None,
+        signature=signature,
     )
     receipt = await _send(
         request,
@@ -238,6 +254,35 @@ async def decide(
     )
     log.info("decision recorded", change_id=change_id, by=user.name, decision=body.decision.value)
     return receipt
+
+
+async def _electronic_signature(
+    request: Request,
+    user: User,
+    body: ApprovalBody,
+    role: Role,
+    plant: str | None,
+    on_behalf: bool,
+    state: ChangeState,
+) -> Signature:
+    """The signer re-enters their password (or is within a signing session); the signature
+    names them, says what it means and hashes exactly the revision they decided on."""
+    policy = request.app.state.settings.approvals
+    engine = engine_of(request)
+    if policy.require_password:
+        try:
+            await asyncio.to_thread(
+                authorize_signing, engine, user.name, body.password, policy.signing_session_minutes
+            )
+        except SigningRefused as exc:
+            log.info("signing refused", change_id=state.change_id, by=user.name, reason=str(exc))
+            raise HTTPException(403, f"not signed: {exc}") from exc
+    return Signature(
+        printed_name=await asyncio.to_thread(printed_name, engine, user.name),
+        meaning=meaning(body.decision, role, plant, user.role if on_behalf else None),
+        signed_at=datetime.now(UTC),
+        content_hash=body.revision_hash or state.revision_hash,
+    )
 
 
 @router.post(

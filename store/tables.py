@@ -61,6 +61,11 @@ class UserRow(SQLModel, table=True):
     created_at: datetime
     token_expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    full_name: str | None = None  # printed on their electronic signatures
+    password_hash: str | None = None  # argon2id, for signing decisions (store/credentials.py)
+    failed_signings: int | None = None
+    locked_at: datetime | None = None
+    signing_until: datetime | None = None  # a signing session: no password until then
 
 
 class PlanTaskRow(SQLModel, table=True):

@@ -62,6 +62,7 @@ def add_user(
     *,
     rotate: bool = False,
     ttl_days: int = DEFAULT_TTL_DAYS,
+    full_name: str | None = None,
 ) -> str:
     """Create the user, or with `rotate` issue a new token to an existing one (re-enabling a
     revoked user); returns the token. Rotating never changes a role or plant."""
@@ -84,6 +85,8 @@ def add_user(
                 + "`"
             )
         row.token_hash, row.token_expires_at, row.revoked_at = _hash(token), expires, None
+        if full_name:
+            row.full_name = full_name
         session.add(row)
         session.commit()
     return token

@@ -24,6 +24,7 @@ from domain.state import ChangeState
 from infra.settings import Settings
 from starter.api import create_app as create_api
 from starter.demo import DEMO_USERS
+from store.credentials import authorize_signing, set_password
 from store.db import get_engine
 from store.users import add_user
 from tests.conftest import TEST_SIGNING_KEY
@@ -111,6 +112,7 @@ class Stack:
             assert response.status_code == 202, response.text
 
 
+PASSWORD = "correct horse battery staple"
 APPROVERS = {
     ("engineering", None): "eng.kim",
     ("quality", None): "qa.lee",
@@ -141,6 +143,9 @@ async def running_stack(
     )
     engine = get_engine(settings.db_url)
     tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
+    for name in USERS:  # each signs once with their password: a signing session for the tests
+        set_password(engine, name, PASSWORD)
+        authorize_signing(engine, name, PASSWORD, session_minutes=120)
     api = ServerThread(create_api(settings), free_port())
     process = WorkerProcess(settings, tmp / "worker.log") if worker_process else None
     workers = [] if process else build_workers(env.client, settings, plants=settings.plant_codes())

@@ -19,7 +19,7 @@ from activities.heartbeat import heartbeating
 from domain.state import ChangeState
 from infra.settings import Settings
 from starter.api_client import ApiClient, ApiError
-from starter.demo import DEMO_USERS
+from starter.demo import DEMO_USERS, demo_passwords
 from starter.stack import Stack
 from store.db import get_engine
 from store.users import add_user
@@ -61,6 +61,7 @@ def test_a_killed_worker_is_restarted_and_its_task_retried_within_seconds(
     try:
         engine = get_engine(settings.db_url)
         tokens = {n: add_user(engine, n, r, p, rotate=True) for n, (r, p) in DEMO_USERS.items()}
+        passwords = demo_passwords(engine, tmp_path)
         analyst = ApiClient(settings.api_url, tokens["maria.engineer"])
         change_id = analyst.post("/api/changes", example_body())["change_id"]
         state = wait_state(analyst, change_id, lambda s: s.stage.value == "awaiting_approval")
@@ -75,7 +76,12 @@ def test_a_killed_worker_is_restarted_and_its_task_retried_within_seconds(
             )
             approver.post(
                 f"/api/changes/{change_id}/approvals",
-                {"decision": "approve", "role": required.role.value, "plant": required.plant},
+                {
+                    "decision": "approve",
+                    "role": required.role.value,
+                    "plant": required.plant,
+                    "password": passwords[APPROVERS[(required.role.value, required.plant)]],
+                },
             )
         wait_state(
             analyst,

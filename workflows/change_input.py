@@ -94,6 +94,8 @@ class ChangeInputHandlers(ChangeBase):
                 "comment": decision.comment,
                 "revision": self._state.revision,
                 "signed_with": decision.signature.key_id if decision.signature else None,
+                "signature": decision.signature.manifestation() if decision.signature else None,
+                "evidence": decision.evidence,
             },
         )
 

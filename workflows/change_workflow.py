@@ -235,6 +235,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
         self._state.approvals.received = []
         self._state.tasks = assessed.tasks
         self._state.plan_hash = assessed.plan_hash
+        self._state.impact_hash = assessed.impact_hash
         self._state.pilot_plant = assessed.pilot_plant
         self._state.plan_id = assessed.plan_id
         self._state.wave_sizes = assessed.wave_sizes

@@ -1,0 +1,123 @@
+"""Issue 8, electronic signatures through the HTTP API (dev server, simulator, real worker):
+each decision carries the signer's printed name, its meaning, the time and the hash of exactly
+the revision approved; a stale hash is refused; signing needs the password (outside a signing
+session) and five wrong ones lock the signer until an admin unlocks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from domain.approvals import Role
+from store.credentials import set_password, unlock
+from store.db import get_engine
+from store.users import add_user
+from tests.e2e import Stack, example_body, poll, running_stack
+
+SHAFT = [{"part": "100-210", "from_revision": "A", "to_revision": "B"}]
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path_factory.mktemp("esign")) as running:
+        yield running
+
+
+async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) -> None:
+    change_id = await stack.submit(example_body(items=SHAFT))
+    state = await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+    stale = await stack.api.post(
+        url,
+        json={"decision": "approve", "role": "quality", "revision_hash": "0" * 64},
+        headers=stack.auth("qa.lee"),
+    )
+    assert stale.status_code == 409 and state.revision_hash in stale.json()["detail"]
+    signed = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision_hash": state.revision_hash,
+            "approval_id": "qa-lee-1",
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert signed.status_code == 202, signed.text
+    body = (await stack.api.get(f"/api/changes/{change_id}")).json()
+    received = body["approvals"]["received"][0]
+    assert received["approval_id"] == "qa-lee-1"
+    signature = received["signature"]
+    assert signature["printed_name"] == "qa.lee"
+    assert signature["meaning"] == "approved as quality"
+    assert signature["content_hash"] == body["revision_hash"] == state.revision_hash
+    assert signature["signed_at"]
+    audit = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()
+    event = next(e for e in audit["events"] if e["action"] == "approval.approve")
+    assert event["detail"]["signature"]["content_hash"] == state.revision_hash
+    # requesting changes makes a new revision: the old signatures no longer fit it
+    sent_back = await stack.api.post(
+        url,
+        json={"decision": "request_changes", "role": "engineering", "comment": "flange radius"},
+        headers=stack.auth("eng.kim"),
+    )
+    assert sent_back.status_code == 202, sent_back.text
+    revised = await poll(stack, change_id, "awaiting_approval")
+    for _ in range(50):
+        revised = await poll(stack, change_id, "awaiting_approval")
+        if revised.revision == 2:
+            break
+    assert revised.revision == 2 and revised.revision_hash != state.revision_hash
+    again = await stack.api.post(
+        url,
+        json={"decision": "approve", "role": "quality", "revision_hash": state.revision_hash},
+        headers=stack.auth("qa.lee"),
+    )
+    assert again.status_code == 409 and revised.revision_hash in again.json()["detail"]
+    await stack.api.post(
+        f"/api/changes/{change_id}/cancel",
+        json={"reason": "test"},
+        headers=stack.auth("maria.engineer"),
+    )
+
+
+async def test_signing_needs_the_password_and_five_wrong_ones_lock(stack: Stack) -> None:
+    engine = get_engine(stack.settings.db_url)
+    token = add_user(engine, "qa.new", Role.quality, full_name="Quinn Ada New")
+    set_password(engine, "qa.new", "the-right-password")
+    stack.tokens["qa.new"] = token
+    change_id = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+
+    async def sign(password: str | None):
+        body = {"decision": "approve", "role": "quality"}
+        if password is not None:
+            body["password"] = password
+        return await stack.api.post(url, json=body, headers=stack.auth("qa.new"))
+
+    missing = await sign(None)
+    assert missing.status_code == 403 and "needs your password" in missing.json()["detail"]
+    for left in (4, 3, 2, 1):
+        wrong = await sign("not-the-password")
+        assert wrong.status_code == 403 and f"{left} attempt(s) left" in wrong.json()["detail"]
+    locked = await sign("not-the-password")
+    assert locked.status_code == 403 and "is locked" in locked.json()["detail"]
+    still = await sign("the-right-password")
+    assert still.status_code == 403 and "an admin unlocks" in still.json()["detail"]
+    assert unlock(engine, "qa.new") is True
+    ok = await sign("the-right-password")
+    assert ok.status_code == 202, ok.text
+    body = (await stack.api.get(f"/api/changes/{change_id}")).json()
+    (received,) = body["approvals"]["received"]
+    assert received["signature"]["printed_name"] == "Quinn Ada New"
+    # within the signing session the password is not asked again
+    other = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, other, "awaiting_approval")
+    session = await stack.api.post(
+        f"/api/changes/{other}/approvals",
+        json={"decision": "approve", "role": "quality"},
+        headers=stack.auth("qa.new"),
+    )
+    assert session.status_code == 202, session.text
