@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role, is_complete
-from domain.messages import CancelRequest, Resolution, ResolveAction
+from domain.messages import CancelRequest, Resolution, ResolveAction, Revision
 from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
 
@@ -148,4 +148,23 @@ def cancel_refusal(state: ChangeState, request: CancelRequest) -> Refusal | None
         return _conflict(f"change {state.change_id} is already {state.stage.value}")
     if request.role != Role.admin and request.by not in (state.requested_by, state.submitted_by):
         return _forbidden("only the requester, the submitter or an admin can cancel")
+    return None
+
+
+def revision_refusal(state: ChangeState, revision: Revision) -> Refusal | None:
+    """A revised change file counts when changes were requested, from the requester, the
+    submitter or an admin, for the same kind of change."""
+    if state.stage != ChangeStage.changes_requested:
+        return _conflict(
+            f"change {state.change_id} is {state.stage.value}; a revision is taken only after "
+            "changes were requested"
+        )
+    if revision.role != Role.admin and revision.by not in (state.requested_by, state.submitted_by):
+        return _forbidden("only the requester, the submitter or an admin revises a change")
+    if revision.request.type != state.request.type:
+        return Refusal(
+            kind=RefusalKind.invalid,
+            message=f"a revision keeps the change's type ({state.request.type.value}); submit a "
+            f"new change for a {revision.request.type.value}",
+        )
     return None

@@ -114,6 +114,17 @@ class CancelRequest(BaseModel):
     signature: Signature | None = None
 
 
+class Revision(BaseModel):
+    """The requester's revised change file, after changes were requested. Signed by the API."""
+
+    revision_id: str
+    by: str
+    role: Role | None = None
+    request: ChangeRequest
+    comment: str = ""
+    signature: Signature | None = None
+
+
 class InputReceipt(BaseModel):
     """What the workflow answers to an accepted decision, resolution or cancel."""
 

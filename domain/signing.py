@@ -24,6 +24,7 @@ MIN_SECRET_BYTES = 16
 DECISION = "decision"
 RESOLUTION = "resolution"
 CANCEL = "cancel"
+REVISION = "revision"
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -9,6 +9,7 @@ class ChangeStage(StrEnum):
     submitted = "submitted"
     assessing = "assessing"
     awaiting_approval = "awaiting_approval"
+    changes_requested = "changes_requested"  # waiting for the requester's revised change file
     scheduled = "scheduled"
     rolling_out = "rolling_out"
     verifying = "verifying"

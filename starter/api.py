@@ -28,7 +28,13 @@ from infra.logs import configure_logging, get_logger
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
 from infra.tracing import configure_tracing
-from starter import routes_changes, routes_input, routes_notifications, routes_thread
+from starter import (
+    routes_changes,
+    routes_input,
+    routes_notifications,
+    routes_revise,
+    routes_thread,
+)
 from starter.api_support import Reader, responses
 from starter.limits import install_limits
 from store.db import get_engine
@@ -66,6 +72,7 @@ def create_app(
     for router in (
         routes_changes.router,
         routes_input.router,
+        routes_revise.router,
         routes_thread.router,
         routes_notifications.router,
     ):

@@ -3,6 +3,8 @@ held task, cancel, and an admin's terminate. Registered on the main `changeflow`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from domain.approvals import Role
@@ -134,3 +136,23 @@ def terminate(
     """Admin, last resort: stop a change whose workflow is failing. Nothing is rolled back."""
     _call(_client(token).post, f"/api/changes/{change_id}/terminate", {"reason": reason})
     console.print(f"{change_id} terminated")
+
+
+@app.command()
+def revise(
+    change_id: str,
+    file: Path = typer.Argument(..., help="the revised change file (same type)"),
+    comment: str = typer.Option("", help="what changed, and why"),
+    token: str | None = TokenOption,
+) -> None:
+    """After changes were requested: send the revised change file; it is reassessed and the
+    approvals start over."""
+    from starter.cli import read_change_file
+
+    change = read_change_file(file)
+    _call(
+        _client(token).post,
+        f"/api/changes/{change_id}/revise",
+        {"change": change.model_dump(mode="json", exclude_none=True), "comment": comment},
+    )
+    console.print(f"{change_id} revised; it is being reassessed")

@@ -119,7 +119,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _sign(kind: str, change_id: str, message: Any) -> Any:
+def sign_input(kind: str, change_id: str, message: Any) -> Any:
     ring = signing.keyring()
     if ring is None:
         raise HTTPException(503, "the API has no signing key (CHANGEFLOW_SIGNING_KEY)")
@@ -144,7 +144,7 @@ def _append_audit(
     )
 
 
-async def _send(
+async def send_input(
     request: Request,
     change_id: str,
     update: Any,
@@ -243,11 +243,11 @@ async def decide(
         on_behalf_role=user.role if on_behalf else None,
         signature=signature,
     )
-    receipt = await _send(
+    receipt = await send_input(
         request,
         change_id,
         ChangeWorkflow.submit_decision,
-        _sign(DECISION, change_id, decision),
+        sign_input(DECISION, change_id, decision),
         approval_id,
         kind=DECISION,
         user=user.name,
@@ -313,11 +313,11 @@ async def resolve(
         role=user.role,
         plant=user.plant,
     )
-    return await _send(
+    return await send_input(
         request,
         change_id,
         ChangeWorkflow.resolve_hold,
-        _sign(RESOLUTION, change_id, resolution),
+        sign_input(RESOLUTION, change_id, resolution),
         resolution_id,
         kind=RESOLUTION,
         user=user.name,
@@ -342,11 +342,11 @@ async def cancel(
     message = CancelRequest(by=user.name, reason=body.reason, cancel_id=cancel_id, role=user.role)
     try:
         await change_state(temporal(request), change_id)  # 404, or 503 when it is failing
-        return await _send(
+        return await send_input(
             request,
             change_id,
             ChangeWorkflow.request_cancel,
-            _sign(CANCEL, change_id, message),
+            sign_input(CANCEL, change_id, message),
             cancel_id,
             kind=CANCEL,
             user=user.name,

@@ -40,6 +40,7 @@ from domain.messages import (
     NotifyInput,
     Resolution,
     ResolveAction,
+    Revision,
     SyncFetch,
     SyncFetched,
     SyncOutcome,
@@ -52,7 +53,7 @@ from domain.messages import (
 from domain.plan import build_plan
 from domain.policy import ApprovalPolicy, default_policy, evaluate
 from domain.rollout import TaskStatus
-from domain.signing import CANCEL, RESOLUTION, Keyring
+from domain.signing import CANCEL, RESOLUTION, REVISION, Keyring
 from domain.stages import ChangeStage
 from tests.fixtures_data import assess_demo, bracket_request
 from tests.helpers import (
@@ -581,14 +582,31 @@ async def test_request_changes_reassesses_and_voids_earlier_approvals(harness) -
     await decide(
         handle, quality, "qa.lee", decision=Decision.request_changes, comment="add torque spec"
     )
+    state = await wait_for(handle, at_stage(ChangeStage.changes_requested))
+    first_hash = state.revision_hash
+    revised = state.request.model_copy(update={"reason": "field cracks; torque spec added"})
+
+    async def send_revision(by: str, role: Role):
+        revision = Revision(revision_id=uuid.uuid4().hex, by=by, role=role, request=revised)
+        signed_revision = signed_input(handle.id, REVISION, revision)
+        return await handle.execute_update(
+            ChangeWorkflow.revise, signed_revision, id=revision.revision_id
+        )
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:  # only the requester (or admin)
+        await send_revision("qa.lee", Role.quality)
+    assert refusal_type(refused.value) == "Forbidden"
+    await send_revision("maria.engineer", Role.analyst)
     state = await wait_for(
         handle, lambda s: s.revision == 2 and s.stage == ChangeStage.awaiting_approval
     )
-    assert state.approvals.received == []
+    assert state.approvals.received == [] and state.request.reason.endswith("torque spec added")
+    assert state.revision_hash != first_hash
     with pytest.raises(WorkflowUpdateFailedError):  # a decision for revision 1 is stale now
         await decide(handle, engineering, "eng.kim", revision=1)
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
+    await record_history(handle, "revised")
 
 
 async def test_temporal_cancellation_mid_rollout_rolls_back_what_was_applied(harness) -> None:

@@ -63,12 +63,31 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
         headers=stack.auth("eng.kim"),
     )
     assert sent_back.status_code == 202, sent_back.text
+    await poll(stack, change_id, "changes_requested")
+    revise_url = f"/api/changes/{change_id}/revise"
+    new_file = example_body(items=SHAFT, reason="field cracks; flange radius 2 mm added")
+    not_mine = await stack.api.post(
+        revise_url, json={"change": new_file}, headers=stack.auth("qa.lee")
+    )
+    assert not_mine.status_code == 403, not_mine.text
+    broken = dict(new_file, items=[{"part": "NO-SUCH", "from_revision": "A", "to_revision": "B"}])
+    invalid = await stack.api.post(
+        revise_url, json={"change": broken}, headers=stack.auth("maria.engineer")
+    )
+    assert invalid.status_code == 422, invalid.text
+    ok = await stack.api.post(
+        revise_url,
+        json={"change": new_file, "comment": "radius added"},
+        headers=stack.auth("maria.engineer"),
+    )
+    assert ok.status_code == 202, ok.text
     revised = await poll(stack, change_id, "awaiting_approval")
-    for _ in range(50):
-        revised = await poll(stack, change_id, "awaiting_approval")
-        if revised.revision == 2:
-            break
     assert revised.revision == 2 and revised.revision_hash != state.revision_hash
+    assert revised.request.reason.endswith("radius 2 mm added")
+    too_late = await stack.api.post(
+        revise_url, json={"change": new_file}, headers=stack.auth("maria.engineer")
+    )
+    assert too_late.status_code == 409, too_late.text
     again = await stack.api.post(
         url,
         json={"decision": "approve", "role": "quality", "revision_hash": state.revision_hash},

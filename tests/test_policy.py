@@ -16,6 +16,7 @@ from domain.approvals import (
     outcome,
     outstanding,
 )
+from domain.change_request import ChangeType
 from domain.human_input import decision_refusal
 from domain.policy import ApprovalPolicy, default_policy, evaluate, explain
 from domain.stages import ChangeStage
@@ -200,3 +201,20 @@ def test_an_emergency_change_starts_on_one_engineering_approval() -> None:
     assert "not awaiting" in decision_refusal(state, decision(Role.engineering, "eng.x")).message
     state.stage = ChangeStage.rejected
     assert decision_refusal(state, decision(Role.quality, "qa.lee")) is not None
+
+
+def test_a_revision_comes_from_the_requester_after_changes_were_requested() -> None:
+    from domain.human_input import revision_refusal
+    from domain.messages import Revision
+
+    state = state_with([], stage=ChangeStage.changes_requested)
+    mine = Revision(revision_id="r1", by="maria.engineer", request=bracket_request())
+    assert revision_refusal(state, mine) is None
+    assert revision_refusal(state, mine.model_copy(update={"by": "qa.lee"})).kind == "Forbidden"
+    admin = mine.model_copy(update={"by": "ops.admin", "role": Role.admin})
+    assert revision_refusal(state, admin) is None
+    other = state.request.model_copy(update={"type": ChangeType.system_release})
+    kind = revision_refusal(state, mine.model_copy(update={"request": other})).kind
+    assert kind == "InvalidInput"
+    state.stage = ChangeStage.awaiting_approval
+    assert revision_refusal(state, mine).kind == "Conflict"

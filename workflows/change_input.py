@@ -19,9 +19,10 @@ with workflow.unsafe.imports_passed_through():
         cancel_refusal,
         decision_refusal,
         resolution_refusal,
+        revision_refusal,
     )
-    from domain.messages import CancelRequest, InputReceipt, Resolution
-    from domain.signing import CANCEL, DECISION, RESOLUTION, signature_problem
+    from domain.messages import CancelRequest, InputReceipt, Resolution, Revision
+    from domain.signing import CANCEL, DECISION, RESOLUTION, REVISION, signature_problem
     from domain.stages import ChangeStage
     from domain.state import ChangeState
     from infra import signing
@@ -33,6 +34,8 @@ AUDITED = "audited"  # detail of a refusal the workflow already put in the audit
 
 
 class ChangeInputHandlers(ChangeBase):
+    _revision: Revision | None
+
     # -- queries ----------------------------------------------------------------------------
     @workflow.query(description="The full state of the change.")
     def state(self) -> ChangeState:
@@ -82,6 +85,28 @@ class ChangeInputHandlers(ChangeBase):
     @request_cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._validate(CANCEL, request, cancel_refusal(self._state, request))
+
+    @workflow.update(description="The requester's revised change file (signed by the API).")
+    async def revise(self, revision: Revision) -> InputReceipt:
+        await self._admit(REVISION, revision.by, revision, revision.revision_id)
+        refusal = revision_refusal(self._state, revision)
+        if refusal is not None:
+            await self._refuse(REVISION, revision.by, refusal, revision.revision_id)
+        self._revision = revision
+        await self._audit(
+            "change.revised",
+            revision.by,
+            {
+                "revision": self._state.revision + 1,
+                "comment": revision.comment,
+                "request": revision.request.model_dump(mode="json"),
+            },
+        )
+        return self._receipt(revision.revision_id, "revision accepted; reassessing")
+
+    @revise.validator
+    def _validate_revision(self, revision: Revision) -> None:
+        self._validate(REVISION, revision, revision_refusal(self._state, revision))
 
     async def _audit_decision(self, decision: ApprovalDecision) -> None:
         await self._audit(

@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.task_activities import INVALID_CHANGE, WRITE_RETRY
 
 
+REVISE_PATCH = "revise-after-request-changes"  # patch: earlier runs reassessed at once
+
+
 @workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
 class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
     @workflow.init
@@ -67,6 +70,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
         self._children = {}
         self._expire_after_days = None
         self._expired = False
+        self._revision = None
         self._awaiting_since = workflow.now()
 
     # -- the lifecycle ------------------------------------------------------------------------
@@ -139,6 +143,8 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
                     + (f": {by.comment}" if by.comment else ""),
                 )
             if verdict == Decision.request_changes:
+                if workflow.patched(REVISE_PATCH) and not await self._await_revision():
+                    return await self._finish(ChangeStage.cancelled, self._cancel_note())
                 self._state.revision += 1
                 self._state.approvals.received = []
                 continue
@@ -267,6 +273,25 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
             return None
         self._state.approved_at = workflow.now()
         return outcome(approvals)
+
+    async def _await_revision(self) -> bool:
+        """Changes were requested: wait for the requester's revised change file (False: the
+        change was cancelled meanwhile). The approvals start over on the new revision."""
+        by = next(
+            d for d in self._state.approvals.received if d.decision == Decision.request_changes
+        )
+        await self._set_stage(
+            ChangeStage.changes_requested, f"{by.approver} ({by.role.value}): {by.comment}"
+        )
+        await workflow.wait_condition(
+            lambda: self._revision is not None or self._cancel is not None
+        )
+        if self._revision is None:
+            return False
+        self._state.request = self._revision.request
+        self._state.title = self._revision.request.title
+        self._revision = None
+        return True
 
     async def _wait_for_effectivity(self) -> None:
         effectivity = self._state.request.effectivity

@@ -1,0 +1,67 @@
+"""Revising a change after changes were requested: the requester sends the new change file,
+checked like a submission (422 with every problem, nothing sent); the change is reassessed and
+its approvals start over on the new revision."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from connectors.errors import ConnectorError
+from domain.change_request import ChangeRequest
+from domain.messages import InputReceipt, Revision
+from domain.signing import REVISION
+from starter.api_support import ChangeId, Writer, responses
+from starter.routes_changes import plan_problems_now
+from starter.routes_input import IdempotencyKey, send_input, sign_input
+from starter.validation import validate_against_systems
+from workflows.change_workflow import ChangeWorkflow
+
+router = APIRouter(tags=["decisions"])
+
+
+class RevisionBody(BaseModel):
+    change: ChangeRequest = Field(description="The revised change file (same type).")
+    comment: str = Field(default="", max_length=2000, description="What changed, and why.")
+
+
+@router.post(
+    "/api/changes/{change_id}/revise",
+    status_code=202,
+    response_model=InputReceipt,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
+async def revise(
+    change_id: ChangeId,
+    body: RevisionBody,
+    request: Request,
+    user: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> InputReceipt:
+    """The requester's revised change file, once changes were requested (403 someone else,
+    409 no changes requested, 422 what is wrong with the file)."""
+    change = body.change.model_copy(update={"change_id": change_id})
+    try:
+        problems = await validate_against_systems(change, request.app.state.connectors)
+    except ConnectorError as exc:
+        raise HTTPException(503, f"cannot check the change against PLM now: {exc}") from exc
+    if not problems:
+        problems += await asyncio.to_thread(plan_problems_now, request, change)
+    if problems:
+        raise HTTPException(422, problems)
+    revision_id = idempotency_key or uuid4().hex
+    revision = Revision(
+        revision_id=revision_id, by=user.name, role=user.role, request=change, comment=body.comment
+    )
+    return await send_input(
+        request,
+        change_id,
+        ChangeWorkflow.revise,
+        sign_input(REVISION, change_id, revision),
+        revision_id,
+        kind=REVISION,
+        user=user.name,
+    )
