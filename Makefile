@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo up test lint format bench-impact clean
+.PHONY: demo up test lint format bench-impact clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,15 @@ demo: $(STAMP)
 up: $(STAMP)
 	$(BIN)/changeflow up
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# the browser test drives Debian's chromium (Playwright with executable_path); it skips, saying
+# so, only where chromium cannot be installed
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: tests/test_pages.py will skip"
 
 bench-impact: $(STAMP)
 	$(BIN)/python -m bench.impact

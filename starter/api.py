@@ -29,6 +29,7 @@ from infra.settings import Settings, load_settings
 from infra.temporal import connect
 from infra.tracing import configure_tracing
 from starter import (
+    pages,
     routes_changes,
     routes_input,
     routes_notifications,
@@ -75,6 +76,7 @@ def create_app(
         routes_revise.router,
         routes_thread.router,
         routes_notifications.router,
+        pages.router,
     ):
         app.include_router(router)
 

@@ -97,3 +97,16 @@ class NotificationRow(SQLModel, table=True):
     created_at: datetime
     status: str = Field(default="pending", index=True)
     sent_at: datetime | None = None
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in approver's page session (starter/pages.py): only the hash of the cookie's
+    value is kept, with the session's CSRF token."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(primary_key=True)
+    user_name: str = Field(index=True)
+    csrf: str
+    created_at: datetime
+    expires_at: datetime

@@ -1,0 +1,57 @@
+"""Page sessions of signed-in approvers: a random cookie value (only its hash is stored), an
+expiry, and a CSRF token that every form of the session must carry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, delete
+
+from store.tables import WebSessionRow
+
+SESSION_HOURS = 8
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def open_session(engine: Engine, user_name: str) -> tuple[str, str]:
+    """A new session: (cookie value, CSRF token)."""
+    value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        session.add(
+            WebSessionRow(
+                id_hash=_hash(value),
+                user_name=user_name,
+                csrf=csrf,
+                created_at=now,
+                expires_at=now + timedelta(hours=SESSION_HOURS),
+            )
+        )
+        session.commit()
+    return value, csrf
+
+
+def find_session(engine: Engine, value: str | None) -> WebSessionRow | None:
+    """The live session of this cookie value, or None."""
+    if not value:
+        return None
+    with Session(engine) as session:
+        row = session.get(WebSessionRow, _hash(value))
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    return row if expires > datetime.now(UTC) else None
+
+
+def close_session(engine: Engine, value: str | None) -> None:
+    if not value:
+        return
+    with Session(engine) as session:
+        session.exec(delete(WebSessionRow).where(WebSessionRow.id_hash == _hash(value)))
+        session.commit()
