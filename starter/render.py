@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from domain.approvals import outstanding
+from domain.signing import Signature
 from domain.state import ChangeState
 
 STAGE_STYLE = {
@@ -85,16 +86,20 @@ def state_view(state: ChangeState) -> Group:
     parts: list[Any] = [Panel("\n".join(head))]
     if state.approvals.required:
         table = Table(title="approvals")
-        for column in ("role", "plant", "decision", "by", "comment"):
+        for column in ("role", "plant", "decision", "by", "comment", "signed"):
             table.add_column(column)
         for required in state.approvals.required:
             got = next((d for d in state.approvals.received if d.slot() == required.slot()), None)
+            sig = got.signature if got else None
             table.add_row(
-                required.role.value,
+                required.label()
+                if required.group or required.retrospective
+                else required.role.value,
                 required.plant or "",
                 got.decision.value if got else "[yellow]waiting[/]",
                 got.approver if got else "",
                 got.comment if got else "",
+                _signed(sig),
             )
         parts.append(table)
         waiting = outstanding(state.approvals)
@@ -264,3 +269,9 @@ def policy_table(rules: list[dict]) -> Table:
                 deadline.append(f"SLA {a['sla_hours']:g} h -> {a.get('escalation') or '-'}")
             table.add_row(rule["rule"], rule["when"], label, many, a["reason"], "; ".join(deadline))
     return table
+
+
+def _signed(sig: Signature | None) -> str:
+    if sig is None or not sig.content_hash or sig.signed_at is None:
+        return ""
+    return f"{sig.printed_name} {sig.signed_at:%Y-%m-%d %H:%M} UTC, hash {sig.content_hash[:12]}"

@@ -140,3 +140,32 @@ async def test_signing_needs_the_password_and_five_wrong_ones_lock(stack: Stack)
         headers=stack.auth("qa.new"),
     )
     assert session.status_code == 202, session.text
+
+
+async def test_no_decision_counts_after_a_rejection_and_unknown_changes_are_404(
+    stack: Stack,
+) -> None:
+    change_id = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+    rejected = await stack.api.post(
+        url,
+        json={"decision": "reject", "role": "engineering", "comment": "wrong tolerance"},
+        headers=stack.auth("eng.kim"),
+    )
+    assert rejected.status_code == 202, rejected.text
+    await poll(stack, change_id, "rejected")
+    late = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.lee")
+    )
+    assert late.status_code == 409, late.text  # the change has ended
+    unknown = await stack.api.post(
+        "/api/changes/CHG-NOPE/approvals",
+        json={"decision": "approve", "role": "quality"},
+        headers=stack.auth("qa.lee"),
+    )
+    assert unknown.status_code == 404
+    no_token = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers={"Authorization": ""}
+    )
+    assert no_token.status_code == 401
