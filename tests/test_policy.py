@@ -218,3 +218,12 @@ def test_a_revision_comes_from_the_requester_after_changes_were_requested() -> N
     assert kind == "InvalidInput"
     state.stage = ChangeStage.awaiting_approval
     assert revision_refusal(state, mine).kind == "Conflict"
+
+
+def test_the_example_configuration_loads_with_its_slas() -> None:
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "changeflow.toml"
+    policy = load_settings(example, env={}).approvals
+    assert [r.name for r in policy.rules] == [r.name for r in default_policy().rules]
+    assert next(r for r in policy.rules if r.name == "engineering").sla_hours == 48
