@@ -169,3 +169,12 @@ async def test_no_decision_counts_after_a_rejection_and_unknown_changes_are_404(
         url, json={"decision": "approve", "role": "quality"}, headers={"Authorization": ""}
     )
     assert no_token.status_code == 401
+
+
+async def test_policy_explain_names_the_rule_behind_each_approval(stack: Stack) -> None:
+    response = await stack.api.post("/api/policy-explain", json=example_body(items=SHAFT))
+    assert response.status_code == 200, response.text
+    rules = {r["rule"]: r for r in response.json()}
+    assert rules["engineering"]["applied"] and rules["engineering"]["approvals"][0]["reason"]
+    assert [a["plant"] for a in rules["production"]["approvals"]] == ["BRN"]
+    assert rules["it-ot"]["applied"] is False and rules["it-ot"]["approvals"] == []

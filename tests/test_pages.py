@@ -99,3 +99,38 @@ async def test_sign_in_inbox_and_a_signed_approval_in_chromium(stack: Stack, tmp
         assert forged.status_code == 403
     again = await poll(stack, change_id, "awaiting_approval")
     assert len(again.approvals.received) == 1
+
+
+async def test_the_requester_revises_on_the_revise_page(stack: Stack) -> None:
+    import html
+    import re
+
+    import yaml
+
+    change_id = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, change_id, "awaiting_approval")
+    sent_back = await stack.api.post(
+        f"/api/changes/{change_id}/approvals",
+        json={"decision": "request_changes", "role": "engineering", "comment": "bore +0.01"},
+        headers=stack.auth("eng.kim"),
+    )
+    assert sent_back.status_code == 202, sent_back.text
+    await poll(stack, change_id, "changes_requested")
+    base = str(stack.api.base_url).rstrip("/")
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False) as web:
+        await web.post("/login", data={"name": "maria.engineer", "password": PASSWORD})
+        inbox = await web.get("/approvals")
+        assert f"/changes/{change_id}/revise" in inbox.text  # hers, waiting for a revision
+        page = await web.get(f"/changes/{change_id}/revise")
+        assert "bore +0.01" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        textarea = re.search(r"<textarea[^>]*>(.*?)</textarea>", page.text, re.S).group(1)
+        change = yaml.safe_load(html.unescape(textarea))
+        change["reason"] = "bore tolerance tightened by 0.01 mm"
+        sent = await web.post(
+            f"/changes/{change_id}/revise",
+            data={"csrf": csrf, "change": yaml.safe_dump(change), "comment": "as asked"},
+        )
+        assert sent.status_code == 303 and "notice=" in sent.headers["location"]
+    state = await poll(stack, change_id, "awaiting_approval")
+    assert state.revision == 2 and state.request.reason == "bore tolerance tightened by 0.01 mm"
