@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from store.tables import AuditRow, ChangeRow
+from store.tables import AuditRow, ChangeRow, UserRow
 
 GENESIS = "0" * 64
 
@@ -24,10 +24,14 @@ class ChainOwnedError(ValueError):
 class AuditEvent(BaseModel):
     change_id: str
     seq: int
+    global_seq: int | None = None
     at: datetime
     actor: str
+    actor_name: str | None = None
     action: str
     detail: dict[str, Any]
+    workflow_id: str | None = None
+    run_id: str | None = None
     prev_hash: str
     hash: str
 
@@ -37,6 +41,7 @@ class AuditVerification(BaseModel):
     events: int
     intact: bool
     problems: list[str]
+    first_broken: int | None = None  # the per-change sequence of the first record that fails
 
 
 def _digest(
@@ -48,10 +53,13 @@ def _digest(
     action: str,
     detail: str,
     chain_key: str | None = None,
+    *extra: str | None,
 ) -> str:
     parts = [prev_hash, change_id, str(seq), at.isoformat(), actor, action, detail]
     if chain_key is not None:  # chains written before chain keys existed verify as they were
         parts.append(chain_key)
+    if any(extra):  # so do records written before these fields existed
+        parts += [value or "" for value in extra]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -93,6 +101,8 @@ def append_event(
     detail: dict[str, Any],
     at: datetime | None = None,
     chain_key: str | None = None,
+    workflow_id: str | None = None,
+    run_id: str | None = None,
 ) -> AuditEvent:
     """Append one event; the same event_key appends nothing the second time. With a chain key,
     the event is refused (ChainOwnedError) unless the change id's chain belongs to that key."""
@@ -105,6 +115,8 @@ def append_event(
                 return _to_event(existing)
             if chain_key is not None:
                 _claim_chain(session, change_id, chain_key, actor, at)
+            person = session.exec(select(UserRow).where(UserRow.name == actor)).first()
+            actor_name = (person.full_name or person.name) if person else None
             last = session.exec(
                 select(AuditRow)
                 .where(AuditRow.change_id == change_id)
@@ -122,7 +134,22 @@ def append_event(
                 action=action,
                 detail=body,
                 prev_hash=prev,
-                hash=_digest(prev, change_id, seq, at, actor, action, body, chain_key),
+                hash=_digest(
+                    prev,
+                    change_id,
+                    seq,
+                    at,
+                    actor,
+                    action,
+                    body,
+                    chain_key,
+                    actor_name,
+                    workflow_id,
+                    run_id,
+                ),
+                actor_name=actor_name,
+                workflow_id=workflow_id,
+                run_id=run_id,
             )
             session.add(row)
             try:
@@ -154,11 +181,19 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
     keys = {row.chain_key for row in rows if row.chain_key is not None}
     if len(keys) > 1:
         problems.append(f"the chain mixes events of {len(keys)} different changes")
+    first: int | None = None
     for expected_seq, row in enumerate(rows, start=1):
+        found = len(problems)
         if row.seq != expected_seq:
-            problems.append(f"event {expected_seq} is missing (found {row.seq})")
+            problems.append(
+                f"record {expected_seq} is missing (deleted, or records were renumbered): "
+                f"found {row.seq} in its place"
+            )
         if row.prev_hash != prev:
-            problems.append(f"event {row.seq} does not follow the one before it")
+            problems.append(
+                f"record {row.seq} ({row.action}) does not follow the one before it "
+                "(a record was inserted, deleted or reordered before it)"
+            )
         digest = _digest(
             row.prev_hash,
             row.change_id,
@@ -168,23 +203,61 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
             row.action,
             row.detail,
             row.chain_key,
+            row.actor_name,
+            row.workflow_id,
+            row.run_id,
         )
         if digest != row.hash:
-            problems.append(f"event {row.seq} ({row.action}) was altered")
+            problems.append(f"record {row.seq} ({row.action}) was altered after it was written")
+        if len(problems) > found and first is None:
+            first = row.seq
         prev = row.hash
     return AuditVerification(
-        change_id=change_id, events=len(rows), intact=not problems, problems=problems
+        change_id=change_id,
+        events=len(rows),
+        intact=not problems,
+        problems=problems,
+        first_broken=first,
     )
+
+
+def chain_ids(engine: Engine) -> list[str]:
+    """Every change id with an audit chain."""
+    with Session(engine) as session:
+        return sorted(set(session.exec(select(AuditRow.change_id)).all()))
+
+
+def chain_heads(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Each chain's last record: {change_id: (seq, hash)}."""
+    heads: dict[str, tuple[int, str]] = {}
+    with Session(engine) as session:
+        for change_id, seq, digest in session.exec(
+            select(AuditRow.change_id, AuditRow.seq, AuditRow.hash)
+        ).all():
+            if change_id not in heads or seq > heads[change_id][0]:
+                heads[change_id] = (seq, digest)
+    return heads
+
+
+def record_at(engine: Engine, change_id: str, seq: int) -> AuditRow | None:
+    with Session(engine) as session:
+        return session.exec(
+            select(AuditRow).where(AuditRow.change_id == change_id, AuditRow.seq == seq)
+        ).first()
 
 
 def _to_event(row: AuditRow) -> AuditEvent:
     return AuditEvent(
         change_id=row.change_id,
         seq=row.seq,
+        global_seq=row.id,
         at=_as_utc(row.at),
         actor=row.actor,
+        actor_name=row.actor_name,
         action=row.action,
         detail=json.loads(row.detail),
+        workflow_id=row.workflow_id,
+        run_id=row.run_id,
         prev_hash=row.prev_hash,
         hash=row.hash,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
 from store import tables  # noqa: F401  (registers the tables)
+from store.immutable import protect_sqlite
 
 
 def normalize_url(url: str) -> str:
@@ -41,6 +42,8 @@ def get_engine(url: str) -> Engine:
 
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
+    if url.startswith("sqlite"):
+        protect_sqlite(engine)  # audit tables append-only
     return engine
 
 

@@ -48,6 +48,23 @@ class AuditRow(SQLModel, table=True):
     detail: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str
     hash: str
+    actor_name: str | None = None  # the actor's printed name, when a person
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+
+class AuditAnchorRow(SQLModel, table=True):
+    """A signed checkpoint of every audit chain's head (store/anchors.py): truncating a chain's
+    tail after a checkpoint is detected. Append-only, like the audit events."""
+
+    __tablename__ = "audit_anchor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    heads: str = Field(sa_column=Column(Text, nullable=False))  # {change_id: [seq, hash]}
+    digest: str
+    key_id: str
+    signature: str
 
 
 class UserRow(SQLModel, table=True):

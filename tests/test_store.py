@@ -23,6 +23,7 @@ from domain.thread_tables import from_snapshot
 from store.artifacts import artifact_id, latest_artifact_id, load_artifact, save_artifact
 from store.audit import append_event, read_events, verify_chain
 from store.db import get_engine
+from store.immutable import protect_sqlite
 from store.thread_store import CyclicBomError, ThreadStore
 from store.users import (
     UserError,
@@ -84,20 +85,28 @@ def test_audit_chain_is_idempotent_and_tamper_evident(engine: Engine) -> None:
     events = read_events(engine, "ECO-A")
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert verify_chain(engine, "ECO-A").intact
-    with Session(engine) as session:
-        session.execute(
-            text(
-                "UPDATE audit_event SET detail = '{\"n\": 99}' "
-                "WHERE change_id = 'ECO-A' AND seq = 3"
-            )
-        )
-        session.commit()
+    tamper(
+        engine,
+        "UPDATE audit_event SET detail = '{\"n\": 99}' WHERE change_id = 'ECO-A' AND seq = 3",
+    )
     check = verify_chain(engine, "ECO-A")
-    assert not check.intact and any("event 3" in p and "altered" in p for p in check.problems)
-    with Session(engine) as session:
-        session.execute(text("DELETE FROM audit_event WHERE change_id = 'ECO-A' AND seq = 4"))
-        session.commit()
+    assert not check.intact and any("record 3" in p and "altered" in p for p in check.problems)
+    tamper(engine, "DELETE FROM audit_event WHERE change_id = 'ECO-A' AND seq = 4")
     assert any("missing" in p for p in verify_chain(engine, "ECO-A").problems)
+
+
+def tamper(engine: Engine, sql: str) -> None:
+    """What someone with direct access to the database does: on SQLite, drop the triggers that
+    keep the audit tables append-only first (PostgreSQL here runs as its superuser)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for name in connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).scalars():
+                connection.execute(text(f"DROP TRIGGER {name}"))
+        connection.execute(text(sql))
+    if engine.dialect.name == "sqlite":
+        protect_sqlite(engine)
 
 
 def test_users_tokens_are_hashed_and_rotatable(engine: Engine) -> None:
@@ -311,9 +320,7 @@ def test_a_chain_belongs_to_one_change_and_ids_are_reserved_once(engine: Engine)
         reserve_change(engine, "ECO-DIRECT", chain_key="key-4", submitted_by="maria")
     assert verify_chain(engine, "ECO-ONCE").intact
     # the chain key is in every hash: moving an event to another chain breaks it
-    with Session(engine) as session:
-        session.execute(text("UPDATE audit_event SET chain_key = 'key-x' WHERE event_key = 'e1'"))
-        session.commit()
+    tamper(engine, "UPDATE audit_event SET chain_key = 'key-x' WHERE event_key = 'e1'")
     assert not verify_chain(engine, "ECO-ONCE").intact
 
 
