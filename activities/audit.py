@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import ActivityDeps
 from domain.messages import AuditInput
+from infra.audit_key import KEY_ENV, private_key, public_key
+from infra.logs import get_logger
+from store.anchors import anchor, latest_anchor, verify_store
 from store.audit import ChainOwnedError, append_event
+
+AUDIT_CHAIN = "_audit"  # the audit trail's own chain: its checkpoints and checks
+log = get_logger(component="audit")
 
 CHAIN_OWNED = "ChainOwned"
 
@@ -35,3 +42,43 @@ class AuditActivities:
             )
         except ChainOwnedError as exc:
             raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc
+
+
+class AnchorActivities:
+    def __init__(self, deps: ActivityDeps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="anchor_audit")
+    async def anchor_audit(self) -> dict:
+        """Checkpoint every chain's head (signed), verify the whole store against the previous
+        checkpoint, and record the result in the audit trail's own chain."""
+        return await asyncio.to_thread(self._anchor)
+
+    def _anchor(self) -> dict:
+        engine = self.deps.engine
+        previous = latest_anchor(engine)
+        check = verify_store(engine, public_key())
+        key = private_key()
+        row = anchor(engine, key) if key is not None else None
+        result = {
+            "intact": check.intact,
+            "chains": check.chains,
+            "records": check.records,
+            "problems": check.problems + [p for b in check.broken for p in b.problems][:50],
+            "checked_against_anchor": previous.id if previous else None,
+            "anchor": row.id if row else None,
+            "digest": row.digest if row else None,
+            "signed": row is not None,
+        }
+        if row is None:
+            result["problems"].append(f"no {KEY_ENV}: the heads were not checkpointed")
+        append_event(
+            engine,
+            change_id=AUDIT_CHAIN,
+            event_key=f"{AUDIT_CHAIN}:anchor:{row.id if row else datetime.now(UTC).isoformat()}",
+            actor="changeflow",
+            action="audit.anchored" if row else "audit.checked",
+            detail=result,
+        )
+        log.info("audit anchored", **{k: v for k, v in result.items() if k != "problems"})
+        return result

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.assessment import AssessmentActivities
-from activities.audit import AuditActivities
+from activities.audit import AnchorActivities, AuditActivities
 from activities.batches import BatchActivities
 from activities.deps import ActivityDeps
 from activities.notify import NotifyActivities
@@ -29,6 +29,7 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         batches.mark,
         assessment.assess_impact,
         audit.record_audit,
+        AnchorActivities(deps).anchor_audit,
         NotifyActivities(deps).notify,
         rollout.apply_task,
         rollout.compensate_task,

@@ -26,6 +26,13 @@ class ApiClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def get_bytes(self, path: str, **params: Any) -> bytes:
+        """A document (HTML, PDF) rather than JSON."""
+        return self._send("GET", path, params=params).content
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, headers=self._headers(), **kwargs)
         except httpx.TransportError as exc:
@@ -40,7 +47,7 @@ class ApiClient:
             except ValueError:
                 detail = response.text
             raise ApiError(response.status_code, detail)
-        return response.json()
+        return response
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

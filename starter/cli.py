@@ -294,19 +294,39 @@ def thread() -> None:
 
 
 @app.command()
-def audit(change_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    """The complete audit trail of a change, with its integrity check."""
-    data = _call(_client().get, f"/api/changes/{change_id}/audit")
+def audit(
+    target: str = typer.Argument(..., help="a change id; or `verify` to check the audit trail"),
+    change_id: str | None = typer.Argument(None, help="with `verify`: one change (default: all)"),
+    export: Path | None = typer.Option(
+        None, "--export", help="write the audit package (JSON, HTML, PDF) into this directory"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A change's audit trail with its integrity check; `audit verify [ID]` checks every chain
+    and the latest signed checkpoint straight in the store (exit 1 when anything is broken);
+    `--export DIR` writes the change's audit package."""
+    if target == "verify":
+        from starter.cli_audit import verify
+
+        raise typer.Exit(verify(change_id, as_json))
+    if export is not None:
+        from starter.cli_audit import export_package
+
+        export_package(_client(), target, export)
+        return
+    data = _call(_client().get, f"/api/changes/{target}/audit")
     if as_json:
         console.print_json(data=data)
         return
-    console.print(audit_table(change_id, data))
+    console.print(audit_table(target, data))
 
 
 from starter import cli_decisions  # noqa: E402, F401  (its commands use this module's helpers)
+from starter.cli_store import store_app  # noqa: E402
 from starter.cli_users import users_app  # noqa: E402  (it uses this module's helpers)
 
 app.add_typer(users_app, name="users")
+app.add_typer(store_app, name="store")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from infra.audit_key import ensure_local_audit_key
 from infra.settings import Settings
 from infra.signing import ensure_local_key
 from workflows.search_attributes import cli_flags
@@ -159,6 +160,7 @@ class Stack:
             "CHANGEFLOW_DATABASE_URL": self.settings.db_url,
         }
         ensure_local_key(self.settings.home, self.env)  # the API signs, the worker verifies
+        ensure_local_audit_key(self.settings.home, self.env)  # the worker signs anchors
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):

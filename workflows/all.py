@@ -3,8 +3,9 @@ the tests)."""
 
 from __future__ import annotations
 
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.change_workflow import ChangeWorkflow
 from workflows.plant_rollout import PlantRolloutWorkflow
 from workflows.thread_sync import ThreadSyncWorkflow
 
-WORKFLOWS = [ChangeWorkflow, PlantRolloutWorkflow, ThreadSyncWorkflow]
+WORKFLOWS = [ChangeWorkflow, PlantRolloutWorkflow, ThreadSyncWorkflow, AuditAnchorWorkflow]

@@ -1,5 +1,6 @@
-"""The Temporal Schedules changeflow keeps: incremental thread sync every 15 minutes and a full
-sync every night (a full sync also catches objects deleted in a system of record)."""
+"""The Temporal Schedules changeflow keeps: incremental thread sync every 15 minutes, a full
+sync every night (a full sync also catches objects deleted in a system of record), and the daily
+checkpoint of the audit trail."""
 
 from __future__ import annotations
 
@@ -19,35 +20,46 @@ from temporalio.client import (
 )
 
 from domain.messages import SyncRequest
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.thread_sync import ThreadSyncWorkflow
 
 INCREMENTAL = "thread-sync-incremental"
 NIGHTLY = "thread-sync-full-nightly"
+AUDIT_ANCHOR = "audit-anchor-daily"  # signs every audit chain's head, verifies the store
 
 
 async def ensure_schedules(client: Client, task_queue: str) -> list[str]:
     """Create the schedules that do not exist yet; returns the ids created."""
     wanted = {
         INCREMENTAL: (
-            SyncRequest(mode="incremental"),
+            ThreadSyncWorkflow.run,
+            [SyncRequest(mode="incremental")],
             ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=15))]),
         ),
         NIGHTLY: (
-            SyncRequest(mode="full"),
+            ThreadSyncWorkflow.run,
+            [SyncRequest(mode="full")],
             ScheduleSpec(
                 calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(2)], minute=[ScheduleRange(0)])]
             ),
         ),
+        AUDIT_ANCHOR: (
+            AuditAnchorWorkflow.run,
+            [],
+            ScheduleSpec(
+                calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(3)], minute=[ScheduleRange(0)])]
+            ),
+        ),
     }
     created = []
-    for schedule_id, (request, spec) in wanted.items():
+    for schedule_id, (run, args, spec) in wanted.items():
         try:
             await client.create_schedule(
                 schedule_id,
                 Schedule(
                     action=ScheduleActionStartWorkflow(
-                        ThreadSyncWorkflow.run,
-                        request,
+                        run,
+                        args=args,
                         id=f"{schedule_id}-run",
                         task_queue=task_queue,
                     ),
