@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -41,10 +42,12 @@ from starter.api_support import (
     temporal,
     workflow_type,
 )
+from starter.audit_render import package_html, package_pdf
 from starter.change_ids import new_change_id
 from starter.validation import validate_against_systems
 from store.artifacts import load_artifact
 from store.audit import AuditEvent, AuditVerification, read_events, verify_chain
+from store.audit_package import AuditPackage, build_package
 from store.changes import ChangeIdTakenError, release_change, reserve_change
 from store.plan_tasks import task_states
 from store.users import get_user
@@ -280,16 +283,42 @@ def large_plan(engine: Any, change_id: str, plan_id: str) -> RolloutPlan:
 
 @router.get(
     "/api/changes/{change_id}/audit",
-    response_model=AuditTrail,
-    responses=responses(401, 404, 422, 503),
+    response_model=AuditTrail | AuditPackage,
+    responses={
+        **responses(401, 404, 422, 503),
+        200: {
+            "description": "The trail (default), or the audit package as JSON, HTML or PDF.",
+            "content": {"text/html": {}, "application/pdf": {}},
+        },
+    },
 )
-async def audit(change_id: ChangeId, request: Request, _user: Reader) -> AuditTrail:
-    """The change's audit trail and the check of its hash chain."""
+async def audit(
+    change_id: ChangeId,
+    request: Request,
+    _user: Reader,
+    format: Literal["trail", "json", "html", "pdf"] = "trail",
+) -> Any:
+    """The change's audit trail and the check of its hash chain; `format=json|html|pdf`: the
+    audit package an auditor reads (every revision, signature, write and read-back)."""
     engine = engine_of(request)
     events = await asyncio.to_thread(read_events, engine, change_id)
     if not events and await workflow_type(temporal(request).get_workflow_handle(change_id)) != (
         "ChangeWorkflow"
     ):
         raise HTTPException(404, f"change {change_id} does not exist")
-    verification = await asyncio.to_thread(verify_chain, engine, change_id)
-    return AuditTrail(verification=verification, events=events)
+    if format == "trail":
+        verification = await asyncio.to_thread(verify_chain, engine, change_id)
+        return AuditTrail(verification=verification, events=events)
+    package = await asyncio.to_thread(build_package, engine, change_id)
+    if package is None:
+        raise HTTPException(404, f"change {change_id} has no audit trail yet")
+    if format == "json":
+        return package
+    if format == "html":
+        return HTMLResponse(package_html(package))
+    pdf = await asyncio.to_thread(package_pdf, package)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{change_id}-audit.pdf"'},
+    )

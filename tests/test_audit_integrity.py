@@ -170,3 +170,26 @@ def test_on_postgresql_the_app_role_can_append_but_never_change_a_record() -> No
         app.dispose()
         owner.dispose()
         admin.dispose()
+
+
+def test_the_daily_checkpoint_signs_verifies_and_records_itself(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from activities.audit import AUDIT_CHAIN, AnchorActivities
+    from activities.deps import ActivityDeps
+    from infra.settings import Settings
+    from store.audit import read_events
+
+    monkeypatch.setenv(KEY_ENV, KEY[KEY_ENV])
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'cf.db'}")
+    deps = ActivityDeps.from_settings(settings)
+    chain(deps.engine, "T-DAILY")
+    first = AnchorActivities(deps)._anchor()
+    assert first["intact"] and first["signed"] and first["checked_against_anchor"] is None
+    tamper(deps.engine, "DELETE FROM audit_event WHERE change_id = 'T-DAILY' AND seq = 6")
+    second = AnchorActivities(deps)._anchor()
+    assert not second["intact"] and second["checked_against_anchor"] == first["anchor"]
+    assert any("T-DAILY: record 6" in p for p in second["problems"])
+    recorded = read_events(deps.engine, AUDIT_CHAIN)
+    assert [e.action for e in recorded] == ["audit.anchored", "audit.anchored"]
+    assert recorded[-1].detail["intact"] is False

@@ -101,6 +101,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
                 "type": inp.request.type.value,
                 "requested_by": inp.request.requested_by,
                 "items": [i.model_dump(mode="json") for i in inp.request.items],
+                "request": inp.request.model_dump(mode="json"),
             },
         )
         if self._chain_refused:
