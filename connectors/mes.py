@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from connectors.errors import NotFoundError
 from connectors.http import HttpSystem, Page, seg
 from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
+from domain.trace import BuiltUnit
 
 
 class MesConnector(Protocol):
@@ -30,6 +31,7 @@ class MesConnector(Protocol):
     async def list_qualifications(self) -> list[Qualification]: ...
     async def list_equipment(self) -> list[Equipment]: ...
     async def list_nc_programs(self) -> list[NcProgram]: ...
+    async def list_units(self) -> list[BuiltUnit]: ...
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction: ...
     async def publish_work_instruction(
         self, wi_id: str, part: str, part_revision: str, *, idempotency_key: str, change_id: str
@@ -127,6 +129,18 @@ class RestMes(HttpSystem):
 
     async def list_nc_programs(self) -> list[NcProgram]:
         return await self.all_of("nc_program")
+
+    async def list_units(self) -> list[BuiltUnit]:
+        """Completed units, as the MES records them (not part of the thread: read on demand)."""
+        units: list[BuiltUnit] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 2000, **({"after": cursor} if cursor else {})}
+            body = await self.get("/units", params)
+            units += [BuiltUnit.model_validate(x) for x in body["items"]]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return units
 
     async def get_work_instruction(self, wi_id: str) -> WorkInstruction:
         return WorkInstruction.model_validate(await self.get(f"/work-instructions/{seg(wi_id)}"))

@@ -35,6 +35,7 @@ from starter import (
     routes_notifications,
     routes_revise,
     routes_thread,
+    routes_trace,
 )
 from starter.api_support import Reader, responses
 from starter.limits import install_limits
@@ -76,6 +77,7 @@ def create_app(
         routes_revise.router,
         routes_thread.router,
         routes_notifications.router,
+        routes_trace.router,
         pages.router,
     ):
         app.include_router(router)

@@ -321,7 +321,10 @@ def audit(
     console.print(audit_table(target, data))
 
 
-from starter import cli_decisions  # noqa: E402, F401  (its commands use this module's helpers)
+from starter import (  # noqa: E402, F401  (their commands use this module's helpers)
+    cli_audit,
+    cli_decisions,
+)
 from starter.cli_store import store_app  # noqa: E402
 from starter.cli_users import users_app  # noqa: E402  (it uses this module's helpers)
 

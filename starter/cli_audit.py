@@ -1,17 +1,21 @@
 """`changeflow audit verify [ID]`: the audit trail checked straight in the store (every chain
-recomputed, the latest signed checkpoint compared), naming the first broken record; and
-`changeflow audit ID --export DIR`: the change's audit package as JSON, HTML and PDF."""
+recomputed, the latest signed checkpoint compared), naming the first broken record;
+`changeflow audit ID --export DIR`: the change's audit package as JSON, HTML and PDF; and
+`changeflow trace SERIAL | --change ID`: what a unit was built under, and the units a change's
+cut-in divides."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from rich.console import Console
+from rich.table import Table
 
 from infra.audit_key import public_key
 from infra.settings import load_settings
 from starter.api_client import ApiClient, ApiError
-from starter.cli import _fail
+from starter.cli import TokenOption, _call, _client, _fail, app
 from store.anchors import verify_store
 from store.db import get_engine
 
@@ -53,3 +57,57 @@ def export_package(client: ApiClient, change_id: str, directory: Path) -> None:
         path = directory / f"{change_id}-audit.{fmt}"
         path.write_bytes(content)
         console.print(f"wrote {path}")
+
+
+@app.command()
+def trace(
+    serial: str | None = typer.Argument(None, help="a unit's serial number"),
+    change: str | None = typer.Option(None, "--change", help="a change: its units per plant"),
+    token: str | None = TokenOption,
+) -> None:
+    """The change, part revisions and documents a unit was built under; or, with --change, the
+    units built before and after the change's cut-in in each plant."""
+    if (serial is None) == (change is None):
+        raise _fail("give either a serial or --change ID")
+    client = _client(token)
+    if serial is not None:
+        console.print(_unit_table(_call(client.get, f"/api/trace/units/{serial}")))
+        return
+    for group in _call(client.get, f"/api/changes/{change}/units"):
+        cut = group["cut_in"]
+        console.print(
+            f"[bold]{cut['plant']}[/]: {cut['part']} {cut['from_revision']} -> "
+            f"{cut['to_revision']}, cut in {cut['at'][:19]} UTC: "
+            f"{len(group['before'])} unit(s) before, {len(group['after'])} after"
+        )
+        for label in ("before", "after"):
+            for row in group[label]:
+                unit = row["unit"]
+                mine = next(c for c in row["components"] if c["part"] == cut["part"])
+                flag = "" if mine["consistent"] else "  [red]NOT the revision in force[/]"
+                console.print(
+                    f"  {label:6} {unit['serial']}  {unit['completed_at'][:19]}  "
+                    f"{cut['part']} rev {mine['built_with']}{flag}"
+                )
+
+
+def _unit_table(data: dict) -> Table:
+    unit = data["unit"]
+    table = Table(
+        title=f"unit {unit['serial']}: {unit['part']} built in {unit['plant']} at "
+        f"{unit['completed_at'][:19]} UTC"
+    )
+    for column in ("component", "built with", "change in force", "revision in force", ""):
+        table.add_column(column)
+    for c in data["components"]:
+        table.add_row(
+            c["part"],
+            c["built_with"],
+            c["change_id"] or "-",
+            c["expected"] or "-",
+            ("[green]ok[/]" if c["consistent"] else "[red]differs[/]")
+            + (" (under deviation)" if c["deviation"] else ""),
+        )
+    docs = ", ".join(f"{d['kind']} {d['id']} rev {d['revision']}" for d in unit["documents"])
+    table.caption = f"built with {docs}" if docs else None
+    return table

@@ -1,7 +1,8 @@
 """Issue 10, the audit package: for a completed and for a rolled-back change, every signature
 and every write with its idempotency key and read-back, as JSON, as HTML an auditor can read,
 and as a PDF (rendered to an image here); `changeflow audit ID --export DIR` writes all three.
-Dev server, simulator, real worker."""
+And traceability: units the MES completed before and after the change's cut-in. Dev server,
+simulator, real worker."""
 
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     assert q["writes"] and all(w["undone_at"] for w in q["writes"])
     assert len(q["signatures"]) == len(held.approvals.required)
 
+    before = stack.sim.post("/sim/units", json={"plant": "DET", "part": "200-100", "count": 2})
+    assert before.status_code == 201, before.text
     done = await stack.submit(example_body())  # the bracket, in two plants
     await stack.approve_all(done, APPROVERS)
     state = await poll(stack, done, "completed", "rolled_back", "on_hold", timeout=90)
@@ -82,6 +85,22 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     image = first_page(pdf.content)
     assert image.std() > 5, "the PDF's first page is blank"
 
+    # traceability: units built before the cut-in carry rev B, after it rev C under `done`
+    after = stack.sim.post("/sim/units", json={"plant": "DET", "part": "200-100", "count": 1})
+    old_unit, new_unit = before.json()[0]["serial"], after.json()[0]["serial"]
+    traced = (await stack.api.get(f"/api/trace/units/{new_unit}")).json()
+    bracket = next(c for c in traced["components"] if c["part"] == "100-200")
+    assert (bracket["change_id"], bracket["built_with"], bracket["consistent"]) == (done, "C", True)
+    assert any(d["kind"] == "work_instruction" for d in traced["unit"]["documents"])
+    earlier = (await stack.api.get(f"/api/trace/units/{old_unit}")).json()
+    assert next(c for c in earlier["components"] if c["part"] == "100-200")["change_id"] is None
+    groups = (await stack.api.get(f"/api/changes/{done}/units")).json()
+    det = next(g for g in groups if g["cut_in"]["plant"] == "DET")
+    assert [u["unit"]["serial"] for u in det["before"]] == [u["serial"] for u in before.json()]
+    assert [u["unit"]["serial"] for u in det["after"]] == [new_unit]
+    assert (await stack.api.get("/api/trace/units/NO-SUCH-UNIT")).status_code == 404
+    assert (await stack.api.get(f"/api/changes/{undone}/units")).status_code == 404
+
     # one command for an auditor: JSON, HTML and PDF in a directory
     from starter.cli import app
 
@@ -92,3 +111,7 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     written = sorted(p.name for p in (tmp_path / "pkg").iterdir())
     assert written == [f"{done}-audit.{ext}" for ext in ("html", "json", "pdf")]
     assert first_page((tmp_path / "pkg" / f"{done}-audit.pdf").read_bytes()).std() > 5
+    traced_cli = CliRunner().invoke(app, ["trace", new_unit])
+    assert traced_cli.exit_code == 0 and done in traced_cli.output, traced_cli.output
+    by_change = CliRunner().invoke(app, ["trace", "--change", done])
+    assert by_change.exit_code == 0 and "1 after" in by_change.output, by_change.output

@@ -25,6 +25,7 @@ from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
 from connectors.sim.supply_routes import add_supply_routes
 from connectors.sim.tables import SimObject
+from connectors.sim.unit_routes import add_unit_routes
 from domain.revisions import is_after
 
 LISTS: dict[tuple[str, str], str] = {
@@ -37,6 +38,7 @@ LISTS: dict[tuple[str, str], str] = {
     ("mes", "qualifications"): "qualification",
     ("mes", "equipment"): "equipment",
     ("mes", "nc-programs"): "nc_program",
+    ("mes", "units"): "unit",  # completed units (connectors/sim/unit_routes.py)
     ("qms", "inspection-plans"): "inspection_plan",
 }
 
@@ -583,4 +585,5 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
     add_release_routes(app, store, write, need_plant)
     add_equipment_routes(app, store, write, need_plant)
     add_supply_routes(app, store, write, need_plant)
+    add_unit_routes(app, store, need_plant)
     return app
