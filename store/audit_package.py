@@ -41,6 +41,8 @@ class SystemWrite(BaseModel):
     plant: str | None
     idempotency_key: str
     result: str
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
     applied_at: datetime
     read_back: str | None = None
     undone_at: datetime | None = None
@@ -127,6 +129,8 @@ def build_package(engine: Engine, change_id: str) -> AuditPackage | None:
             plant=e.detail.get("plant"),
             idempotency_key=f"{change_id}:{e.detail['task_id']}:apply",
             result=str(e.detail.get("detail", "")),
+            before=e.detail.get("before") or {},
+            after=e.detail.get("after") or {},
             applied_at=e.at,
             read_back=readback.get(e.detail["task_id"]),
             undone_at=undone.get(e.detail["task_id"]),

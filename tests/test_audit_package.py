@@ -74,6 +74,9 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     assert all(s["content_hash"] == state.revision_hash and s["meaning"] for s in p["signatures"])
     assert {w["task_id"] for w in p["writes"]} == {t.id for t in state.tasks}
     assert all(w["read_back"] and w["idempotency_key"].endswith(":apply") for w in p["writes"])
+    assert all(w["after"]["target"] for w in p["writes"])
+    mbom = next(w for w in p["writes"] if ".ERP.mbom." in w["task_id"])
+    assert mbom["before"] and mbom["after"]["to_revision"] == "C"  # the values, both sides
     assert p["revisions"][0]["request"]["title"] == state.title
     assert p["revisions"][0]["impact"] and p["revisions"][0]["plan"]["plan_hash"] == state.plan_hash
 

@@ -77,3 +77,10 @@ async def test_a_worker_killed_mid_batch_resumes_and_applies_every_key_once(stac
     applied_events = [e for e in audit["events"] if e["action"] == "tasks.applied"]
     det = [e for e in applied_events if e["detail"]["wave"] == 2]
     assert det and det[-1]["detail"]["already"] >= 1  # resumed past what was done
+    # the audit trail holds each occurrence once, the worker's death notwithstanding
+    assert audit["verification"]["intact"]
+    batches = [(e["detail"]["wave"], e["detail"]["offset"]) for e in applied_events]
+    assert len(batches) == len(set(batches))
+    stages = Counter(e["action"] for e in audit["events"] if e["action"].startswith("stage."))
+    entered = Counter(f"stage.{h.stage.value}" for h in final.history[1:])  # after submitted
+    assert stages == entered

@@ -183,6 +183,8 @@ class ChangeRollout(ChangeBatches, ChangePlants):
                 "plant": task.plant,
                 "detail": result.detail,
                 "replayed": result.replayed,
+                "before": result.before,  # what the system held, restored by the undo
+                "after": {"action": task.action.value, "target": task.target, **task.params},
             },
         )
 
@@ -212,7 +214,9 @@ class ChangeRollout(ChangeBatches, ChangePlants):
             return
         self._inflight.pop(f"compensate_task:{task.id}", None)
         task.status = TaskStatus.compensated
-        await self._audit("task.compensated", "changeflow", {"task_id": task.id})
+        await self._audit(
+            "task.compensated", "changeflow", {"task_id": task.id, "restored": task.before}
+        )
 
     async def _after_temporal_cancel(self) -> None:
         """Temporal cancelled the workflow (Web UI, CLI): settle the writes in flight, undo

@@ -99,6 +99,8 @@ class PlantRolloutWorkflow:
                     "plant": task.plant,
                     "detail": result.detail,
                     "replayed": result.replayed,
+                    "before": result.before,  # what the system held, restored by the undo
+                    "after": {"action": task.action.value, "target": task.target, **task.params},
                 },
             )
         await self._tell_change([task])
