@@ -21,7 +21,7 @@ from infra.temporal import connect
 from infra.tracing import configure_tracing
 from workflows.all import WORKFLOWS
 from workflows.queues import plant_queue
-from workflows.schedules import ensure_schedules
+from workflows.schedules import ensure_retention, ensure_schedules
 
 
 def build_workers(
@@ -70,7 +70,12 @@ async def run(plant: str | None, all_plants: bool) -> None:
             client, settings, plants=settings.plant_codes() if all_plants else ()
         )
         created = await ensure_schedules(client, settings.task_queue)  # idempotent
-        log.info("thread-sync schedules in place", created=created)
+        log.info("schedules in place", created=created)
+        if settings.temporal_retention_days:
+            changed = await ensure_retention(
+                client, settings.temporal_namespace, settings.temporal_retention_days
+            )
+            log.info("retention", days=settings.temporal_retention_days, changed=changed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

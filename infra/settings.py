@@ -40,6 +40,12 @@ class Settings(BaseModel):
     task_queue: str = "changeflow"
     ui_url: str = "http://localhost:8233"
     token_ttl_days: int = Field(default=90, ge=0, description="API tokens expire; 0: never.")
+    temporal_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Set the namespace's retention of closed workflows (None: leave Temporal's "
+        "setting alone). Audit records never expire: they are in the store.",
+    )
     large_plan: int = Field(
         default=LARGE_PLAN,
         ge=1,
@@ -89,6 +95,7 @@ ENV_OVERRIDES = {
     "TEMPORAL_NAMESPACE": "temporal_namespace",
     "CHANGEFLOW_TOKEN_TTL_DAYS": "token_ttl_days",
     "CHANGEFLOW_LARGE_PLAN": "large_plan",
+    "CHANGEFLOW_TEMPORAL_RETENTION_DAYS": "temporal_retention_days",
 }
 
 

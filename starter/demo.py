@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from domain.approvals import Role
+from domain.change_request import ChangeRequest
 from domain.stages import is_final
 from domain.state import ChangeState
 from infra.settings import load_settings
@@ -129,6 +130,7 @@ def _run_change(
     passwords = demo_passwords(engine, home)
     request = read_change_file(example)
     analyst = ApiClient(api_url, tokens["maria.engineer"])
+    built_before = _build_units(sim_url, request)  # the MES keeps completing units meanwhile
     created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
     change_id = created["change_id"]
     console.print(f"\nsubmitted [bold]{change_id}[/]: {request.title}")
@@ -187,6 +189,8 @@ def _run_change(
     colour = "green" if state.stage.value == "completed" else "red"
     console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
     _print_changes(console, sim_url, change_id)
+    if state.stage.value == "completed" and built_before:
+        _print_trace(console, analyst, built_before, _build_units(sim_url, request))
     if state.stage.value != "completed":
         raise TimeoutError(f"the change ended {state.stage.value}, not completed")
     return change_id
@@ -229,3 +233,36 @@ def _print_changes(console: Console, sim_url: str, change_id: str) -> None:
             entry["system"], entry["plant"] or "-", entry["action"], entry["target"], result
         )
     console.print(table)
+
+
+def _build_units(sim_url: str, request: ChangeRequest) -> list[str]:
+    """Units of the assemblies using the changed parts, completed now in each plant's MES."""
+    parts = {item.part for item in request.part_items()}
+    serials = []
+    for plant in httpx.get(f"{sim_url}/sim/plants", timeout=10).json():
+        code = plant["code"]
+        lines = httpx.get(f"{sim_url}/erp/{code}/mbom", timeout=10).json()["items"]
+        for parent in sorted({line["parent"] for line in lines if line["component"] in parts})[:1]:
+            made = httpx.post(
+                f"{sim_url}/sim/units", json={"plant": code, "part": parent}, timeout=10
+            )
+            if made.status_code == 201:
+                serials += [u["serial"] for u in made.json()]
+    return serials
+
+
+def _print_trace(console: Console, client: ApiClient, before: list[str], after: list[str]) -> None:
+    """What each unit was built under (`changeflow trace SERIAL`)."""
+    console.print("\n[bold]traceability[/] (units the MES completed before and after the cut-in)")
+    for label, serials in (("before", before), ("after ", after)):
+        for serial in serials:
+            data = client.get(f"/api/trace/units/{serial}")
+            for c in data["components"]:
+                if c["change_id"] or label == "before":
+                    under = c["change_id"] or "the previous release"
+                    flag = "" if c["consistent"] else f" [red]!= rev {c['expected']} in force[/]"
+                    console.print(
+                        f"  {label} {serial}: {c['part']} rev {c['built_with']} (under {under})"
+                        + flag
+                    )
+                    break

@@ -158,6 +158,8 @@ class Stack:
             "CHANGEFLOW_API_URL": self.settings.api_url,
             "TEMPORAL_ADDRESS": self.settings.temporal_address,
             "CHANGEFLOW_DATABASE_URL": self.settings.db_url,
+            # the embedded stack keeps closed changes 30 days in Temporal; the audit trail forever
+            "CHANGEFLOW_TEMPORAL_RETENTION_DAYS": str(self.settings.temporal_retention_days or 30),
         }
         ensure_local_key(self.settings.home, self.env)  # the API signs, the worker verifies
         ensure_local_audit_key(self.settings.home, self.env)  # the worker signs anchors

@@ -16,3 +16,23 @@ async def test_schedules_are_created_once_and_stay() -> None:
         assert described.schedule.spec.intervals[0].every.total_seconds() == 15 * 60
     finally:
         await env.shutdown()
+
+
+async def test_the_namespace_keeps_closed_workflows_as_configured() -> None:
+    from datetime import timedelta
+
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+
+    from workflows.schedules import ensure_retention
+
+    env = await start_dev_server()
+    try:
+        assert await ensure_retention(env.client, "default", 45) is True
+        assert await ensure_retention(env.client, "default", 45) is False  # idempotent
+        described = await env.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace="default")
+        )
+        ttl = described.config.workflow_execution_retention_ttl.ToTimedelta()
+        assert ttl == timedelta(days=45)
+    finally:
+        await env.shutdown()

@@ -71,3 +71,28 @@ async def ensure_schedules(client: Client, task_queue: str) -> list[str]:
         except ScheduleAlreadyRunningError:
             pass
     return created
+
+
+async def ensure_retention(client: Client, namespace: str, days: int) -> bool:
+    """Keep closed workflows `days` days in the namespace (audit records are in the store and
+    never expire). True if the retention was changed."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.namespace.v1 import NamespaceConfig
+    from temporalio.api.workflowservice.v1 import (
+        DescribeNamespaceRequest,
+        UpdateNamespaceRequest,
+    )
+
+    wanted = Duration(seconds=days * 86400)
+    described = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=namespace)
+    )
+    if described.config.workflow_execution_retention_ttl.seconds == wanted.seconds:
+        return False
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=namespace,
+            config=NamespaceConfig(workflow_execution_retention_ttl=wanted),
+        )
+    )
+    return True
