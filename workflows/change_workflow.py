@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 REVISE_PATCH = "revise-after-request-changes"  # patch: earlier runs reassessed at once
+AUDIT_ASSESSMENT_PATCH = "audit-assessment"  # patch: earlier runs did not audit the assessment
 
 
 @workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
@@ -125,6 +126,8 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
             if assessed is None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             self._apply_assessment(assessed)
+            if workflow.patched(AUDIT_ASSESSMENT_PATCH):
+                await self._audit_assessment(assessed)
             await self._set_stage(ChangeStage.awaiting_approval, approvals_note(self._state))
             verdict = await self._await_approvals()
             if self._expired:
@@ -234,6 +237,27 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
                 "changeflow",
                 {"sync_id": result.sync_id, "error": result.error},
             )
+
+    async def _audit_assessment(self, assessed: AssessResult) -> None:
+        """What the approvers will sign: the impact report and plan, by id and hash."""
+        await self._audit(
+            "change.assessed",
+            "changeflow",
+            {
+                "revision": self._state.revision,
+                "impact_report": assessed.impact.report_id,
+                "impact_hash": assessed.impact_hash,
+                "plan": assessed.plan_id,
+                "plan_hash": assessed.plan_hash,
+                "risk": assessed.impact.risk_level.value,
+                "plants": assessed.impact.plants,
+                "required": [
+                    {"approval": r.label(), "rule": r.rule, "reason": r.reason}
+                    for r in assessed.required_approvals
+                ],
+                "revision_hash": self._state.revision_hash,
+            },
+        )
 
     def _apply_assessment(self, assessed: AssessResult) -> None:
         self._state.impact = assessed.impact
