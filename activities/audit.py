@@ -39,6 +39,8 @@ class AuditActivities:
                 action=inp.action,
                 detail=inp.detail,
                 chain_key=inp.chain_key,
+                workflow_id=inp.workflow_id,
+                run_id=inp.run_id,
             )
         except ChainOwnedError as exc:
             raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc

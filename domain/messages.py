@@ -81,6 +81,8 @@ class AuditInput(BaseModel):
     actor: str
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
+    workflow_id: str | None = None
+    run_id: str | None = None
 
 
 class ResolveAction(StrEnum):

@@ -69,6 +69,10 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     assert state.stage.value == "completed", state.outcome
     p = await package(stack, done)
     assert p["chain"]["intact"] and p["final_stage"] == "completed"
+    assert all(e["run_id"] and e["workflow_id"].startswith(done) for e in p["events"])
+    assert {e["workflow_id"] for e in p["events"]} >= {done, f"{done}.DET", f"{done}.MTY"}
+    signed = next(e for e in p["events"] if e["action"] == "approval.approve")
+    assert signed["actor_name"] == signed["actor"]  # the demo's users have no full name
     required = len(state.approvals.required)
     assert len(p["signatures"]) == required
     assert all(s["content_hash"] == state.revision_hash and s["meaning"] for s in p["signatures"])

@@ -61,6 +61,8 @@ class ChangeBase:
             actor=actor,
             action=action,
             detail=detail,
+            workflow_id=workflow.info().workflow_id,
+            run_id=workflow.info().run_id,
         )
         if not await send_audit(record, self._show_alert):
             self._chain_refused = True

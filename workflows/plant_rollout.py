@@ -116,6 +116,8 @@ class PlantRolloutWorkflow:
             actor="changeflow",
             action=action,
             detail=detail,
+            workflow_id=workflow.info().workflow_id,
+            run_id=workflow.info().run_id,
         )
         if not await send_audit(record, workflow.set_current_details):
             self._chain_refused = True
