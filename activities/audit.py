@@ -45,6 +45,13 @@ class AuditActivities:
         except ChainOwnedError as exc:
             raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc
 
+    @activity.defn(name="record_audit_batch")
+    async def record_audit_batch(self, records: list[AuditInput]) -> None:
+        """The events of one workflow step, in order, in one round trip; each is recorded once
+        by its key, so a retried batch writes only what the failed attempt did not."""
+        for inp in records:
+            await self.record_audit(inp)
+
 
 class AnchorActivities:
     def __init__(self, deps: ActivityDeps) -> None:

@@ -29,6 +29,7 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         batches.mark,
         assessment.assess_impact,
         audit.record_audit,
+        audit.record_audit_batch,
         AnchorActivities(deps).anchor_audit,
         NotifyActivities(deps).notify,
         rollout.apply_task,

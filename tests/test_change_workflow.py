@@ -103,6 +103,7 @@ class Fakes:
     batch_failure: tuple[int, int] | None = None
     batches: Counter = field(default_factory=Counter)
     notices: list = field(default_factory=list)
+    audit_batches: int = 0
     policy: ApprovalPolicy = field(default_factory=default_policy)
 
     def activities(self) -> list:
@@ -174,6 +175,12 @@ class Fakes:
             if inp.event_key not in {a.event_key for a in self.audits}:
                 self.audits.append(inp)
 
+        @activity.defn(name="record_audit_batch")
+        async def record_audit_batch(records: list[AuditInput]) -> None:
+            self.audit_batches += 1
+            for record in records:
+                await record_audit(record)
+
         @activity.defn(name="thread_sync_begin")
         async def sync_begin(request: SyncRequest) -> SyncPlan:
             if self.sync_broken:
@@ -221,6 +228,7 @@ class Fakes:
             compensate_task,
             verify_task,
             record_audit,
+            record_audit_batch,
             notify,
             sync_begin,
             sync_fetch,
@@ -359,6 +367,9 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
         ChangeStage.completed,
     ]
     await record_history(handle, "completed")
+    # the events of one step go to the store in one activity, in order, each once
+    assert fakes.audit_batches < len(fakes.audits)
+    assert len({a.event_key for a in fakes.audits}) == len(fakes.audits)
     await record_history(client.get_workflow_handle(f"{handle.id}.MTY"), "plant-completed")
     assert actions(fakes).count("approval.approve") == 5
     assert actions(fakes).index("thread.synced") < actions(fakes).index("stage.awaiting_approval")

@@ -1,6 +1,7 @@
-"""Sending one event to a change's audit trail from workflow code, shared by the change and its
+"""Sending events to a change's audit trail from workflow code, shared by the change and its
 plant workflows: retried, and a store outage is waited out (shown as an alert), never turned
-into a failed change."""
+into a failed change. `AuditWriter` batches: the events of one workflow step go in one activity,
+in order, while the workflow goes on; each is recorded once by its key."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ STORE_RETRY = RetryPolicy(
 STORE_OUTAGE_PAUSE = timedelta(seconds=30)
 
 
+MAX_BATCH = 100
+
+
 async def send_audit(record: AuditInput, alert: Callable[[str], None]) -> bool:
     """Record the event; False if the chain belongs to another change (nothing written).
     While the store is down, `alert` is told why and the event is tried again."""
@@ -46,3 +50,59 @@ async def send_audit(record: AuditInput, alert: Callable[[str], None]) -> bool:
                 return False
             alert(f"the audit store is unavailable ({cause or err}); retrying")
             await workflow.sleep(STORE_OUTAGE_PAUSE)
+
+
+async def send_audit_batch(records: list[AuditInput], alert: Callable[[str], None]) -> bool:
+    """Record the events in order; False if the chain belongs to another change."""
+    while True:
+        try:
+            await asyncio.shield(
+                workflow.start_activity(
+                    "record_audit_batch",
+                    records,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=STORE_RETRY,
+                    summary=f"Audit: {', '.join(r.action for r in records)}"[:200],
+                )
+            )
+            return True
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == CHAIN_OWNED:
+                return False
+            alert(f"the audit store is unavailable ({cause or err}); retrying")
+            await workflow.sleep(STORE_OUTAGE_PAUSE)
+
+
+class AuditWriter:
+    """Buffers events and writes them in batches from a background task of the workflow; the
+    workflow waits for it (`flushed`) only where it must: before it decides on the first write's
+    outcome, and before it ends."""
+
+    def __init__(self, alert: Callable[[str], None], cleared: Callable[[], None]) -> None:
+        self._alert, self._cleared = alert, cleared
+        self._buffer: list[AuditInput] = []
+        self._running = False
+        self.refused = False  # the chain belongs to another change: nothing more is written
+
+    def add(self, record: AuditInput) -> None:
+        if self.refused:
+            return
+        self._buffer.append(record)
+        if not self._running:
+            self._running = True
+            asyncio.create_task(self._drain())  # deterministic: a workflow task
+
+    async def _drain(self) -> None:
+        try:
+            while self._buffer and not self.refused:
+                batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
+                if not await send_audit_batch(batch, self._alert):
+                    self.refused, self._buffer = True, []
+                    break
+                self._cleared()
+        finally:
+            self._running = False
+
+    async def flushed(self) -> None:
+        await workflow.wait_condition(lambda: not self._buffer and not self._running)

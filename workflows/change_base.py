@@ -14,8 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.rollout import RolloutTask
     from domain.stages import ChangeStage
     from domain.state import ChangeState, StageEntry
-    from workflows.audit_trail import STORE_OUTAGE_PAUSE, send_audit
+    from workflows.audit_trail import STORE_OUTAGE_PAUSE, AuditWriter, send_audit
     from workflows.search_attributes import CHANGE_STAGE
+
+
+BATCHED_AUDIT_PATCH = "batched-audit"  # patch: earlier runs wrote one activity per event
 
 
 class ChangeBase:
@@ -30,6 +33,7 @@ class ChangeBase:
     _resolution: Resolution | None
     _cancel: CancelRequest | None
     _inflight: dict[str, tuple[RolloutTask, Any, str]]
+    _audit_writer: AuditWriter | None
 
     # -- stage bookkeeping --------------------------------------------------------------------
     async def _finish(self, stage: ChangeStage, note: str) -> ChangeOutcome:
@@ -64,10 +68,24 @@ class ChangeBase:
             workflow_id=workflow.info().workflow_id,
             run_id=workflow.info().run_id,
         )
+        if self._audit_writer is not None:  # batched, in the background
+            self._audit_writer.add(record)
+            return
         if not await send_audit(record, self._show_alert):
             self._chain_refused = True
             return
         self._clear_alert()
+
+    def _batch_audit(self) -> None:
+        """Decided once, first: a new run writes its audit events in batches."""
+        if workflow.patched(BATCHED_AUDIT_PATCH):
+            self._audit_writer = AuditWriter(self._show_alert, self._clear_alert)
+
+    async def _audit_flushed(self) -> None:
+        """Wait until every event so far is in the store (and learn if the chain refused)."""
+        if self._audit_writer is not None:
+            await self._audit_writer.flushed()
+            self._chain_refused = self._chain_refused or self._audit_writer.refused
 
     async def _wait_out(self, alert: str) -> None:
         """Show the problem, then wait a while (or until cancelled) before trying again."""

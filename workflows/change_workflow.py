@@ -71,6 +71,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
         self._children = {}
         self._expire_after_days = None
         self._expired = False
+        self._audit_writer = None
         self._revision = None
         self._awaiting_since = workflow.now()
 
@@ -78,6 +79,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
     @workflow.run
     async def run(self, inp: ChangeInput) -> ChangeOutcome:
         self._signed_input()  # decided once, first: a new run takes signed input only
+        self._batch_audit()
         try:
             final = await self._lifecycle(inp)
             if final.stage in (ChangeStage.completed, ChangeStage.completed_with_deviations):
@@ -89,8 +91,10 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
             else:
                 await self._after_temporal_cancel()
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._audit_flushed()
                 raise
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._audit_flushed()  # every event in the store before the change closes
         return final
 
     async def _lifecycle(self, inp: ChangeInput) -> ChangeOutcome:
@@ -105,6 +109,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
                 "request": inp.request.model_dump(mode="json"),
             },
         )
+        await self._audit_flushed()  # the first write says whose chain this is
         if self._chain_refused:
             return await self._finish(
                 ChangeStage.rejected,

@@ -25,7 +25,8 @@ with workflow.unsafe.imports_passed_through():
         TaskProgress,
     )
     from domain.rollout import RolloutTask, TaskStatus, ready_tasks
-    from workflows.audit_trail import send_audit
+    from workflows.audit_trail import AuditWriter, send_audit
+    from workflows.change_base import BATCHED_AUDIT_PATCH
     from workflows.task_activities import start_task_activity
 
 PROGRESS_SIGNAL = "plant_progress"
@@ -41,6 +42,7 @@ class PlantRolloutWorkflow:
         self._audit_seq = 0
         self._chain_refused = False
         self._inflight: dict[str, tuple[RolloutTask, Any]] = {}
+        self._writer: AuditWriter | None = None
 
     @workflow.signal(description="Start nothing new; let the writes in flight finish.")
     def stop(self) -> None:
@@ -52,6 +54,8 @@ class PlantRolloutWorkflow:
 
     @workflow.run
     async def run(self, inp: PlantRolloutInput) -> PlantRolloutResult:
+        if workflow.patched(BATCHED_AUDIT_PATCH):
+            self._writer = AuditWriter(workflow.set_current_details, self._cleared)
         try:
             while not self._stop and not self._failed():
                 ready = ready_tasks(self._tasks, others_finished=True)
@@ -66,10 +70,16 @@ class PlantRolloutWorkflow:
             for task, handle in list(self._inflight.values()):
                 await self._settle(task, handle)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._writer is not None:
+            await self._writer.flushed()  # every event in the store before the plant reports
         unfinished = any(t.status == TaskStatus.pending for t in self._tasks)
         return PlantRolloutResult(
             plant=inp.plant, tasks=self._tasks, stopped=self._stop and unfinished
         )
+
+    @staticmethod
+    def _cleared() -> None:
+        workflow.set_current_details("")
 
     def _failed(self) -> bool:
         return any(t.status == TaskStatus.failed for t in self._tasks)
@@ -119,6 +129,9 @@ class PlantRolloutWorkflow:
             workflow_id=workflow.info().workflow_id,
             run_id=workflow.info().run_id,
         )
+        if self._writer is not None:
+            self._writer.add(record)
+            return
         if not await send_audit(record, workflow.set_current_details):
             self._chain_refused = True
         workflow.set_current_details("")
