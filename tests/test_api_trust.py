@@ -53,8 +53,12 @@ async def test_a_forged_signal_is_refused_and_audited(stack: Stack) -> None:
         stack, change_id, lambda s: len(s.refused) == len(s.approvals.required)
     )
     assert state.approvals.received == [] and state.stage.value == "awaiting_approval"
-    events = await audit_actions(stack, change_id)
-    refused = [e for e in events if e["action"] == "input.refused"]
+    for _ in range(50):  # audit events reach the store in batches, just after the state
+        events = await audit_actions(stack, change_id)
+        refused = [e for e in events if e["action"] == "input.refused"]
+        if len(refused) == len(state.approvals.required):
+            break
+        await asyncio.sleep(0.1)
     assert len(refused) == len(state.approvals.required)
     assert {e["actor"] for e in refused} == {"unverified"}
     assert all(e["detail"]["claimed_by"] == "eng.kim" for e in refused)
