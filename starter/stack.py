@@ -89,7 +89,7 @@ class Stack:
             "--db",
             str(home / "sim.db"),
         ]
-        sim_argv += ["--dataset", self.dataset]
+        sim_argv += ["--dataset", self.dataset, "--units-every", "30"]  # the lines keep running
         if self.reset_sim:
             sim_argv.append("--reset")
         self.services = [

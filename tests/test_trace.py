@@ -50,3 +50,24 @@ def test_a_cut_in_divides_its_plants_units() -> None:
     around = units_around(cuts[0], units, cuts)
     assert [t.unit.serial for t in around.before] == ["a"]
     assert [t.unit.serial for t in around.after] == ["b"]
+
+
+def test_the_simulators_lines_keep_completing_units(tmp_path) -> None:
+    import threading
+    import time
+
+    from connectors.sim.app import create_app
+    from connectors.sim.store import SimStore
+    from connectors.sim.unit_routes import stream_units
+
+    create_app(tmp_path / "sim.db")  # seeds the demo plants
+    store = SimStore(tmp_path / "sim.db")
+    stop = threading.Event()
+    stream_units(store, 0.05, stop)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(store.all_docs("MES", "DET", "unit")) < 2:
+        time.sleep(0.05)
+    stop.set()
+    units = store.all_docs("MES", "DET", "unit")
+    assert len(units) >= 2 and units[0]["components"] and units[0]["documents"]
+    assert units[0]["serial"] != units[1]["serial"]

@@ -22,11 +22,20 @@ def main() -> None:
         default="demo",
         help="seed when empty: demo, large (300k parts) or a number of parts",
     )
+    parser.add_argument(
+        "--units-every",
+        type=float,
+        default=None,
+        help="every so many seconds each plant's MES completes a unit (traceability)",
+    )
     args = parser.parse_args()
     if args.reset:
         SimStore(args.db).reset()
     uvicorn.run(
-        create_app(args.db, seed=args.dataset), host=args.host, port=args.port, log_level="warning"
+        create_app(args.db, seed=args.dataset, units_every=args.units_every),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
     )
 
 

@@ -25,7 +25,7 @@ from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
 from connectors.sim.supply_routes import add_supply_routes
 from connectors.sim.tables import SimObject
-from connectors.sim.unit_routes import add_unit_routes
+from connectors.sim.unit_routes import add_unit_routes, stream_units
 from domain.revisions import is_after
 
 LISTS: dict[tuple[str, str], str] = {
@@ -98,7 +98,9 @@ class _Faults:
         return None
 
 
-def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
+def create_app(
+    db_path: Path, *, seed: str | None = "demo", units_every: float | None = None
+) -> FastAPI:
     """The simulator over the SQLite file `db_path`, seeded when empty with a dataset:
     `demo` (the electric drive), `large` (300k parts) or a number of parts."""
     store = SimStore(db_path)
@@ -586,4 +588,6 @@ def create_app(db_path: Path, *, seed: str | None = "demo") -> FastAPI:
     add_equipment_routes(app, store, write, need_plant)
     add_supply_routes(app, store, write, need_plant)
     add_unit_routes(app, store, need_plant)
+    if units_every:  # the plants' lines keep completing units
+        stream_units(store, units_every, threading.Event())
     return app
