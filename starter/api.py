@@ -30,6 +30,7 @@ from infra.temporal import connect
 from infra.tracing import configure_tracing
 from starter import (
     pages,
+    routes_approvals,
     routes_changes,
     routes_input,
     routes_notifications,
@@ -74,6 +75,7 @@ def create_app(
     for router in (
         routes_changes.router,
         routes_input.router,
+        routes_approvals.router,
         routes_revise.router,
         routes_thread.router,
         routes_notifications.router,

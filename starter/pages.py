@@ -26,7 +26,7 @@ from domain.inbox import may_decide, waiting_for
 from domain.stages import ChangeStage
 from domain.state import ChangeState
 from starter.api_support import ChangeId, change_state, engine_of, temporal
-from starter.routes_input import ApprovalBody, decide
+from starter.routes_approvals import ApprovalBody, decide
 from starter.routes_revise import RevisionBody, revise
 from store.artifacts import load_artifact
 from store.credentials import SigningRefused, authorize_signing

@@ -1,4 +1,5 @@
-"""People's input to a change: decisions, resolutions of a held task, cancel and terminate.
+"""People's input to a change: resolutions of a held task, cancel and terminate, and the
+signing and sending every kind of input shares (decisions: starter/routes_approvals.py).
 
 The API authenticates the person, signs what they decide with the key only the API and the
 workers hold, and sends it as one Workflow Update. The workflow's validator answers at once:
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Header, HTTPException, Request
@@ -24,12 +24,10 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.approvals import APPROVER_ROLES, PLANT_ROLES, ApprovalDecision, Decision, Role
-from domain.esign import meaning
+from domain.approvals import Role
 from domain.human_input import RefusalKind
 from domain.messages import CancelRequest, InputReceipt, Resolution, ResolveAction
-from domain.signing import CANCEL, DECISION, RESOLUTION, Signature, signed
-from domain.state import ChangeState
+from domain.signing import CANCEL, RESOLUTION, signed
 from infra import signing
 from infra.logs import get_logger
 from starter.api_support import (
@@ -45,8 +43,6 @@ from starter.api_support import (
 )
 from store.audit import append_event
 from store.changes import registered_change
-from store.credentials import SigningRefused, authorize_signing, printed_name
-from store.users import User
 from workflows.change_input import AUDITED
 from workflows.change_workflow import ChangeWorkflow
 
@@ -59,44 +55,6 @@ STATUS_FOR = {
     RefusalKind.conflict.value: 409,
     RefusalKind.invalid.value: 422,
 }
-
-
-ApproverRole = Literal[
-    "engineering", "quality", "production", "supply_chain", "safety", "it_ot", "customer"
-]
-
-
-class ApprovalBody(BaseModel):
-    decision: Decision
-    role: ApproverRole = Field(description="The role you decide in: one of the approver roles.")
-    plant: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2,8}$")
-    comment: str = Field(default="", max_length=2000)
-    approval_id: str | None = Field(
-        default=None,
-        pattern=INPUT_ID,
-        description="Names this decision: sending it again records it once "
-        "(default: the Idempotency-Key header, else a new id).",
-    )
-    revision: int | None = Field(
-        default=None, ge=1, description="The revision decided on (default: the current one)."
-    )
-    revision_hash: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-f]{64}$",
-        description="The revision hash of the change as you saw it (GET /api/changes/{id}): "
-        "your signature covers it; 409 if the change has moved on (default: the current one).",
-    )
-    password: str | None = Field(
-        default=None,
-        max_length=200,
-        description="Your password, to sign (omit within a signing session).",
-    )
-    evidence: str | None = Field(
-        default=None,
-        max_length=500,
-        description="For an approval recorded on someone's behalf (role customer): the "
-        "reference of their evidence (letter, portal record).",
-    )
 
 
 class ResolveBody(BaseModel):
@@ -200,89 +158,6 @@ async def _closed_or_unknown(handle: Any, change_id: str) -> HTTPException:
     except Exception:  # noqa: BLE001 - unknown or not a change: the same answer
         return HTTPException(404, f"change {change_id} does not exist")
     return HTTPException(409, f"change {change_id} is already {state.stage.value}")
-
-
-@router.post(
-    "/api/changes/{change_id}/approvals",
-    status_code=202,
-    response_model=InputReceipt,
-    responses=responses(401, 403, 404, 409, 413, 422, 503),
-)
-async def decide(
-    change_id: ChangeId,
-    body: ApprovalBody,
-    request: Request,
-    user: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> InputReceipt:
-    """Approve, reject or request changes in your own role (and plant)."""
-    role = Role(body.role)
-    on_behalf = role == Role.customer  # recorded by an internal user; the policy says who
-    if user.role != role and not on_behalf:
-        raise HTTPException(403, f"{user.name} has role {user.role.value}, not {role.value}")
-    plant = None
-    if role in PLANT_ROLES:
-        plant = body.plant or user.plant
-        if plant != user.plant:
-            raise HTTPException(403, f"{user.name} decides for plant {user.plant}, not {plant}")
-    state = await change_state(temporal(request), change_id)
-    revision = body.revision if body.revision is not None else state.revision
-    signature = await _electronic_signature(request, user, body, role, plant, on_behalf, state)
-    approval_id = body.approval_id or idempotency_key or uuid4().hex
-    decision = ApprovalDecision(
-        approval_id=approval_id,
-        decision=body.decision,
-        role=role,
-        plant=plant,
-        approver=user.name,
-        comment=body.comment,
-        decided_at=datetime.now(UTC),
-        change_id=change_id,
-        revision=revision,
-        evidence=body.evidence,
-        on_behalf_role=user.role if on_behalf else None,
-        signature=signature,
-    )
-    receipt = await send_input(
-        request,
-        change_id,
-        ChangeWorkflow.submit_decision,
-        sign_input(DECISION, change_id, decision),
-        approval_id,
-        kind=DECISION,
-        user=user.name,
-    )
-    log.info("decision recorded", change_id=change_id, by=user.name, decision=body.decision.value)
-    return receipt
-
-
-async def _electronic_signature(
-    request: Request,
-    user: User,
-    body: ApprovalBody,
-    role: Role,
-    plant: str | None,
-    on_behalf: bool,
-    state: ChangeState,
-) -> Signature:
-    """The signer re-enters their password (or is within a signing session); the signature
-    names them, says what it means and hashes exactly the revision they decided on."""
-    policy = request.app.state.settings.approvals
-    engine = engine_of(request)
-    if policy.require_password:
-        try:
-            await asyncio.to_thread(
-                authorize_signing, engine, user.name, body.password, policy.signing_session_minutes
-            )
-        except SigningRefused as exc:
-            log.info("signing refused", change_id=state.change_id, by=user.name, reason=str(exc))
-            raise HTTPException(403, f"not signed: {exc}") from exc
-    return Signature(
-        printed_name=await asyncio.to_thread(printed_name, engine, user.name),
-        meaning=meaning(body.decision, role, plant, user.role if on_behalf else None),
-        signed_at=datetime.now(UTC),
-        content_hash=body.revision_hash or state.revision_hash,
-    )
 
 
 @router.post(
@@ -402,6 +277,3 @@ async def terminate(
         _append_audit, request, change_id, user.name, "change.terminated", {"reason": body.reason}
     )
     return {"status": "terminated"}
-
-
-assert set(ApproverRole.__args__) == {r.value for r in APPROVER_ROLES} | {Role.customer.value}
