@@ -10,32 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from domain.approvals import Decision, outcome
-    from domain.change_details import approvals_note, items_label, schedule_note
+    from domain.change_details import approvals_note, schedule_note
     from domain.messages import (
-        AssessInput,
-        AssessResult,
         ChangeInput,
         ChangeOutcome,
-        SyncOutcome,
-        SyncRequest,
     )
     from domain.rollout import TaskStatus, deviations
     from domain.stages import ChangeStage, is_final
     from domain.state import ChangeState, StageEntry
+    from workflows.change_assessment import ChangeAssessment
     from workflows.change_deadlines import DEADLINES_PATCH, ChangeDeadlines
     from workflows.change_input import ChangeInputHandlers
     from workflows.change_rollout import ChangeRollout
-    from workflows.search_attributes import PLANTS, RISK_LEVEL
-    from workflows.task_activities import INVALID_CHANGE, WRITE_RETRY
 
 
 REVISE_PATCH = "revise-after-request-changes"  # patch: earlier runs reassessed at once
@@ -43,7 +38,7 @@ AUDIT_ASSESSMENT_PATCH = "audit-assessment"  # patch: earlier runs did not audit
 
 
 @workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
-class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
+class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, ChangeAssessment):
     @workflow.init
     def __init__(self, inp: ChangeInput) -> None:
         request = inp.request
@@ -183,107 +178,6 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines):
                 + ", ".join(skipped),
             )
         return await self._finish(ChangeStage.completed, "every system verified")
-
-    async def _assess(self) -> AssessResult | None:
-        """The impact assessment; None when the change was cancelled while it could not run.
-        A change found invalid raises ApplicationError; other failures are waited out."""
-        while True:
-            try:
-                assessed = await workflow.execute_activity(
-                    "assess_impact",
-                    AssessInput(
-                        change_id=self._state.change_id,
-                        request=self._state.request,
-                        revision=self._state.revision,
-                    ),
-                    result_type=AssessResult,
-                    start_to_close_timeout=timedelta(minutes=5),
-                    retry_policy=WRITE_RETRY,
-                    summary=f"Assess impact of {items_label(self._state)}",
-                )
-            except ActivityError as err:
-                cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == INVALID_CHANGE:
-                    raise ApplicationError(str(cause), type=INVALID_CHANGE) from None
-                await self._wait_out(f"assessment cannot run now ({cause or err}); retrying")
-                if self._cancel is not None:
-                    self._clear_alert()
-                    return None
-                continue
-            self._clear_alert()
-            return assessed
-
-    async def _sync_thread(self) -> None:
-        """Bring the digital thread up to date before assessing (a child ThreadSyncWorkflow).
-        A failed sync leaves the last good thread in place; the change is assessed on it."""
-        try:
-            result = await workflow.execute_child_workflow(
-                "ThreadSyncWorkflow",
-                SyncRequest(mode="incremental"),
-                id=f"{self._state.change_id}-sync-r{self._state.revision}",
-                result_type=SyncOutcome,
-                static_summary=f"Thread sync before assessing {self._state.change_id}",
-            )
-        except ChildWorkflowError as err:
-            result = SyncOutcome(sync_id="-", status="failed", error=str(err.cause or err))
-        if result.status == "committed":
-            await self._audit(
-                "thread.synced",
-                "changeflow",
-                {
-                    "sync_id": result.sync_id,
-                    "version": result.version,
-                    "rows": sum(result.counts.values()),
-                },
-            )
-        else:
-            await self._audit(
-                "thread.sync_failed",
-                "changeflow",
-                {"sync_id": result.sync_id, "error": result.error},
-            )
-
-    async def _audit_assessment(self, assessed: AssessResult) -> None:
-        """What the approvers will sign: the impact report and plan, by id and hash."""
-        await self._audit(
-            "change.assessed",
-            "changeflow",
-            {
-                "revision": self._state.revision,
-                "impact_report": assessed.impact.report_id,
-                "impact_hash": assessed.impact_hash,
-                "plan": assessed.plan_id,
-                "plan_hash": assessed.plan_hash,
-                "risk": assessed.impact.risk_level.value,
-                "plants": assessed.impact.plants,
-                "required": [
-                    {"approval": r.label(), "rule": r.rule, "reason": r.reason}
-                    for r in assessed.required_approvals
-                ],
-                "revision_hash": self._state.revision_hash,
-            },
-        )
-
-    def _apply_assessment(self, assessed: AssessResult) -> None:
-        self._state.impact = assessed.impact
-        self._state.plants = assessed.impact.plants
-        self._state.approvals.required = assessed.required_approvals
-        self._state.approvals.received = []
-        self._state.tasks = assessed.tasks
-        self._state.plan_hash = assessed.plan_hash
-        self._state.impact_hash = assessed.impact_hash
-        self._state.pilot_plant = assessed.pilot_plant
-        self._state.plan_id = assessed.plan_id
-        self._state.wave_sizes = assessed.wave_sizes
-        self._expire_after_days = days = assessed.expire_after_days
-        self._awaiting_since = workflow.now()  # the approvals' clocks start now
-        self._state.expires_at = self._awaiting_since + timedelta(days=days) if days else None
-        workflow.upsert_search_attributes(
-            [
-                RISK_LEVEL.value_set(assessed.impact.risk_level.value),
-                PLANTS.value_set(assessed.impact.plants),
-            ]
-        )
 
     async def _await_approvals(self) -> Decision | None:
         """Until every required approval arrives, one rejects, or the change is cancelled (None)

@@ -1,0 +1,123 @@
+"""The assessment steps of ChangeWorkflow: the digital thread brought up to date (a child
+ThreadSyncWorkflow), the impact assessed (an activity; a store or PLM outage is waited out), what
+it found kept in the state, and what approvers will sign audited by hash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.change_details import items_label
+    from domain.messages import AssessInput, AssessResult, SyncOutcome, SyncRequest
+    from workflows.change_base import ChangeBase
+    from workflows.search_attributes import PLANTS, RISK_LEVEL
+    from workflows.task_activities import INVALID_CHANGE, WRITE_RETRY
+
+
+class ChangeAssessment(ChangeBase):
+    _expire_after_days: float | None
+    _awaiting_since: datetime
+
+    async def _assess(self) -> AssessResult | None:
+        """The impact assessment; None when the change was cancelled while it could not run.
+        A change found invalid raises ApplicationError; other failures are waited out."""
+        while True:
+            try:
+                assessed = await workflow.execute_activity(
+                    "assess_impact",
+                    AssessInput(
+                        change_id=self._state.change_id,
+                        request=self._state.request,
+                        revision=self._state.revision,
+                    ),
+                    result_type=AssessResult,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=WRITE_RETRY,
+                    summary=f"Assess impact of {items_label(self._state)}",
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == INVALID_CHANGE:
+                    raise ApplicationError(str(cause), type=INVALID_CHANGE) from None
+                await self._wait_out(f"assessment cannot run now ({cause or err}); retrying")
+                if self._cancel is not None:
+                    self._clear_alert()
+                    return None
+                continue
+            self._clear_alert()
+            return assessed
+
+    async def _sync_thread(self) -> None:
+        """Bring the digital thread up to date before assessing (a child ThreadSyncWorkflow).
+        A failed sync leaves the last good thread in place; the change is assessed on it."""
+        try:
+            result = await workflow.execute_child_workflow(
+                "ThreadSyncWorkflow",
+                SyncRequest(mode="incremental"),
+                id=f"{self._state.change_id}-sync-r{self._state.revision}",
+                result_type=SyncOutcome,
+                static_summary=f"Thread sync before assessing {self._state.change_id}",
+            )
+        except ChildWorkflowError as err:
+            result = SyncOutcome(sync_id="-", status="failed", error=str(err.cause or err))
+        if result.status == "committed":
+            await self._audit(
+                "thread.synced",
+                "changeflow",
+                {
+                    "sync_id": result.sync_id,
+                    "version": result.version,
+                    "rows": sum(result.counts.values()),
+                },
+            )
+        else:
+            await self._audit(
+                "thread.sync_failed",
+                "changeflow",
+                {"sync_id": result.sync_id, "error": result.error},
+            )
+
+    async def _audit_assessment(self, assessed: AssessResult) -> None:
+        """What the approvers will sign: the impact report and plan, by id and hash."""
+        await self._audit(
+            "change.assessed",
+            "changeflow",
+            {
+                "revision": self._state.revision,
+                "impact_report": assessed.impact.report_id,
+                "impact_hash": assessed.impact_hash,
+                "plan": assessed.plan_id,
+                "plan_hash": assessed.plan_hash,
+                "risk": assessed.impact.risk_level.value,
+                "plants": assessed.impact.plants,
+                "required": [
+                    {"approval": r.label(), "rule": r.rule, "reason": r.reason}
+                    for r in assessed.required_approvals
+                ],
+                "revision_hash": self._state.revision_hash,
+            },
+        )
+
+    def _apply_assessment(self, assessed: AssessResult) -> None:
+        self._state.impact = assessed.impact
+        self._state.plants = assessed.impact.plants
+        self._state.approvals.required = assessed.required_approvals
+        self._state.approvals.received = []
+        self._state.tasks = assessed.tasks
+        self._state.plan_hash = assessed.plan_hash
+        self._state.impact_hash = assessed.impact_hash
+        self._state.pilot_plant = assessed.pilot_plant
+        self._state.plan_id = assessed.plan_id
+        self._state.wave_sizes = assessed.wave_sizes
+        self._expire_after_days = days = assessed.expire_after_days
+        self._awaiting_since = workflow.now()  # the approvals' clocks start now
+        self._state.expires_at = self._awaiting_since + timedelta(days=days) if days else None
+        workflow.upsert_search_attributes(
+            [
+                RISK_LEVEL.value_set(assessed.impact.risk_level.value),
+                PLANTS.value_set(assessed.impact.plants),
+            ]
+        )
