@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -14,6 +15,7 @@ from connectors.errors import ConnectorError
 from connectors.registry import Connectors
 from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest, SyncSource
 from infra.logs import get_logger
+from store.audit import last_write_at
 from store.thread_store import CyclicBomError, ThreadStore
 
 CYCLIC_BOM = "CyclicBom"
@@ -40,6 +42,18 @@ class SyncActivities:
 
     @activity.defn(name="thread_sync_begin")
     async def begin(self, request: SyncRequest) -> SyncPlan:
+        bound = self.deps.settings.thread_fresh_seconds
+        if request.before_assessment and request.mode == "incremental" and bound > 0:
+            state = await asyncio.to_thread(self.store.state)
+            if state.version and state.watermark is not None:
+                watermark = state.watermark
+                if watermark.tzinfo is None:
+                    watermark = watermark.replace(tzinfo=UTC)
+                age = (datetime.now(UTC) - watermark).total_seconds()
+                wrote = await asyncio.to_thread(last_write_at, self.deps.engine)
+                if age <= bound and (wrote is None or wrote < watermark):
+                    # fresh enough, and no change has written since: nothing to fetch
+                    return SyncPlan(sync_id="-", sources=[], fresh_age_s=round(age, 1))
         sync_id, since = await asyncio.to_thread(self.store.begin, request.mode)
         plants = self.deps.settings.plants
         await asyncio.to_thread(

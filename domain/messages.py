@@ -138,6 +138,10 @@ class InputReceipt(BaseModel):
 
 class SyncRequest(BaseModel):
     mode: str = Field(default="incremental", pattern="^(full|incremental)$")
+    before_assessment: bool = Field(
+        default=False,
+        description="A change's sync: a thread synced within `thread_fresh_seconds` is used as is.",
+    )
 
 
 class SyncSource(BaseModel):
@@ -152,6 +156,9 @@ class SyncPlan(BaseModel):
     sync_id: str
     since: datetime | None = None
     sources: list[SyncSource]
+    fresh_age_s: float | None = Field(
+        default=None, description="Set: the thread is fresh enough (synced this long ago)."
+    )
 
 
 class SyncFetch(BaseModel):

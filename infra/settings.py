@@ -46,6 +46,12 @@ class Settings(BaseModel):
         description="Set the namespace's retention of closed workflows (None: leave Temporal's "
         "setting alone). Audit records never expire: they are in the store.",
     )
+    thread_fresh_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="A change assessed within this long of the last sync uses the thread as is "
+        "(0: always sync first).",
+    )
     large_plan: int = Field(
         default=LARGE_PLAN,
         ge=1,
@@ -95,6 +101,7 @@ ENV_OVERRIDES = {
     "TEMPORAL_NAMESPACE": "temporal_namespace",
     "CHANGEFLOW_TOKEN_TTL_DAYS": "token_ttl_days",
     "CHANGEFLOW_LARGE_PLAN": "large_plan",
+    "CHANGEFLOW_THREAD_FRESH_SECONDS": "thread_fresh_seconds",
     "CHANGEFLOW_TEMPORAL_RETENTION_DAYS": "temporal_retention_days",
 }
 

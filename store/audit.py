@@ -261,3 +261,18 @@ def _to_event(row: AuditRow) -> AuditEvent:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
+
+
+WRITES = ("task.applied", "task.compensated", "tasks.applied", "tasks.compensated")
+
+
+def last_write_at(engine: Engine) -> datetime | None:
+    """When changeflow last wrote to (or undid a write in) a system of record, by any change."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(AuditRow.at)
+            .where(AuditRow.action.in_(WRITES))  # type: ignore[attr-defined]
+            .order_by(AuditRow.at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        ).first()
+    return _as_utc(row) if row is not None else None

@@ -29,6 +29,36 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         yield running
 
 
+async def test_a_fresh_thread_is_used_as_is_until_a_change_writes(stack: Stack) -> None:
+    """Issue 9: a change assessed moments after a sync, with no write since, fetches nothing."""
+    from store.audit import append_event
+
+    await run_sync(stack, "incremental")
+
+    async def first_sync_event(change_id: str) -> str:
+        await poll(stack, change_id, "awaiting_approval")
+        events = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()["events"]
+        await stack.api.post(
+            f"/api/changes/{change_id}/cancel",
+            json={"reason": "test"},
+            headers=stack.auth("maria.engineer"),
+        )
+        return next(e["action"] for e in events if e["action"].startswith("thread."))
+
+    body = example_body(items=[{"part": "100-210", "from_revision": "A", "to_revision": "B"}])
+    assert await first_sync_event(await stack.submit(body)) == "thread.fresh"
+    # a change wrote to a system since that sync: the next assessment syncs first
+    append_event(
+        get_engine(stack.settings.db_url),
+        change_id="OTHER-CHANGE",
+        event_key="other:write",
+        actor="changeflow",
+        action="task.applied",
+        detail={"task_id": "x"},
+    )
+    assert await first_sync_event(await stack.submit(body)) == "thread.synced"
+
+
 async def test_example_change_runs_to_completed_and_every_write_applies_once(stack: Stack) -> None:
     response = await stack.api.post(
         "/api/changes", json=example_body(), headers=stack.auth("maria.engineer")

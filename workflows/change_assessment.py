@@ -56,14 +56,16 @@ class ChangeAssessment(ChangeBase):
         try:
             result = await workflow.execute_child_workflow(
                 "ThreadSyncWorkflow",
-                SyncRequest(mode="incremental"),
+                SyncRequest(mode="incremental", before_assessment=True),
                 id=f"{self._state.change_id}-sync-r{self._state.revision}",
                 result_type=SyncOutcome,
                 static_summary=f"Thread sync before assessing {self._state.change_id}",
             )
         except ChildWorkflowError as err:
             result = SyncOutcome(sync_id="-", status="failed", error=str(err.cause or err))
-        if result.status == "committed":
+        if result.status == "fresh":  # synced moments ago: assessed on that thread
+            await self._audit("thread.fresh", "changeflow", {"note": "; ".join(result.warnings)})
+        elif result.status == "committed":
             await self._audit(
                 "thread.synced",
                 "changeflow",

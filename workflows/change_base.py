@@ -38,7 +38,13 @@ class ChangeBase:
     # -- stage bookkeeping --------------------------------------------------------------------
     async def _finish(self, stage: ChangeStage, note: str) -> ChangeOutcome:
         self._state.outcome = note
-        await self._set_stage(stage, note)
+        if self._audit_writer is None:
+            await self._set_stage(stage, note)
+            return self._outcome()
+        # batched audit: the record is complete before the change shows it has ended
+        await self._audit(f"stage.{stage.value}", "changeflow", {"note": note})
+        await self._audit_flushed()
+        self._enter(stage, note)
         return self._outcome()
 
     def _outcome(self) -> ChangeOutcome:
@@ -46,11 +52,14 @@ class ChangeBase:
         return ChangeOutcome(change_id=s.change_id, stage=s.stage, outcome=s.outcome)
 
     async def _set_stage(self, stage: ChangeStage, note: str = "") -> None:
+        self._enter(stage, note)
+        await self._audit(f"stage.{stage.value}", "changeflow", {"note": note})
+
+    def _enter(self, stage: ChangeStage, note: str) -> None:
         self._state.stage = stage
         self._state.history.append(StageEntry(stage=stage, at=workflow.now(), note=note))
         workflow.upsert_search_attributes([CHANGE_STAGE.value_set(stage.value)])
         self._refresh_details()
-        await self._audit(f"stage.{stage.value}", "changeflow", {"note": note})
 
     async def _audit(self, action: str, actor: str, detail: dict) -> None:
         """Append to the audit trail; a store outage is waited out (with an alert in the

@@ -42,6 +42,14 @@ class ThreadSyncWorkflow:
             retry_policy=STORE_RETRY,
             summary=f"Begin {request.mode} thread sync",
         )
+        if plan.fresh_age_s is not None:
+            workflow.set_current_details(f"thread synced {plan.fresh_age_s:g} s ago: fresh enough")
+            return SyncOutcome(
+                sync_id="-",
+                mode=request.mode,
+                status="fresh",
+                warnings=[f"the thread was synced {plan.fresh_age_s:g} s ago; no write since"],
+            )
         workflow.set_current_details(
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
