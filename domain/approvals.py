@@ -120,6 +120,15 @@ def is_complete(state: ApprovalsState, required: RequiredApproval) -> bool:
     return len({d.approver for d in approvals_in(state, required.slot())}) >= required.need
 
 
+def is_decided(state: ApprovalsState, required: RequiredApproval) -> bool:
+    """The slot takes no more decisions: approved by enough people, or refused by one (a
+    rejection or a request for changes decides it)."""
+    refused = any(
+        d.slot() == required.slot() and d.decision != Decision.approve for d in state.received
+    )
+    return refused or is_complete(state, required)
+
+
 def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester: str) -> str | None:
     """None when the decision counts; otherwise the reason it does not."""
     if any(d.approval_id == decision.approval_id for d in state.received):
@@ -133,7 +142,7 @@ def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester:
         return f"no {label} approval is required for this change (required: {wanted})"
     if any(d.slot() == decision.slot() and d.approver == decision.approver for d in state.received):
         return f"{decision.approver} already decided the {required.label()} approval"
-    if is_complete(state, required):
+    if is_decided(state, required):
         return f"the {required.label()} decision was already given"
     if required.group and decision.approver not in required.members:
         return f"{decision.approver} is not in {required.group}, which decides {required.label()}"

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role, is_complete
+from domain.approvals import ApprovalDecision, Decision, RequiredApproval, Role, is_decided
 from domain.messages import CancelRequest, Resolution, ResolveAction, Revision
 from domain.stages import ChangeStage, is_final
 from domain.state import ChangeState
@@ -76,7 +76,7 @@ def decision_refusal(state: ChangeState, decision: ApprovalDecision) -> Refusal 
         d.slot() == decision.slot() and d.approver == decision.approver for d in approvals.received
     ):
         return _conflict(f"{decision.approver} already decided the {required.label()} approval")
-    if is_complete(approvals, required):
+    if is_decided(approvals, required):
         return _conflict(f"the {required.label()} decision was already given")
     if decision.on_behalf_role is not None and not required.may_decide(decision.on_behalf_role):
         return _forbidden(

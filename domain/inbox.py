@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from domain.approvals import PLANT_ROLES, RequiredApproval, Role, is_complete
+from domain.approvals import PLANT_ROLES, RequiredApproval, Role, is_decided
 from domain.human_input import NO_LONGER_DECIDED
 from domain.stages import ChangeStage
 from domain.state import ChangeState
@@ -48,7 +48,7 @@ def may_decide(
         return False
     if any(d.slot() == required.slot() and d.approver == name for d in state.approvals.received):
         return False
-    if is_complete(state.approvals, required):
+    if is_decided(state.approvals, required):
         return False
     if state.stage == ChangeStage.awaiting_approval:
         return True

@@ -227,3 +227,15 @@ def test_the_example_configuration_loads_with_its_slas() -> None:
     policy = load_settings(example, env={}).approvals
     assert [r.name for r in policy.rules] == [r.name for r in default_policy().rules]
     assert next(r for r in policy.rules if r.name == "engineering").sla_hours == 48
+
+
+def test_a_refusal_decides_its_slot_whoever_comes_next() -> None:
+    """Two quality approvers at once: a rejection that arrived first is not outvoted."""
+    from domain.approvals import RequiredApproval
+
+    state = state_with([RequiredApproval(role=Role.quality)])
+    state.approvals.received.append(
+        decision(Role.quality, "qa.lee", decision=Decision.reject, comment="torque spec missing")
+    )
+    late = decision_refusal(state, decision(Role.quality, "qa.park"))
+    assert late.kind == "Conflict" and "already given" in late.message
