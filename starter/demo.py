@@ -190,7 +190,8 @@ def _run_change(
     console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
     _print_changes(console, sim_url, change_id)
     if state.stage.value == "completed" and built_before:
-        _print_trace(console, analyst, built_before, _build_units(sim_url, request))
+        parts = {item.part for item in request.part_items()}
+        _print_trace(console, analyst, parts, built_before, _build_units(sim_url, request))
     if state.stage.value != "completed":
         raise TimeoutError(f"the change ended {state.stage.value}, not completed")
     return change_id
@@ -251,18 +252,26 @@ def _build_units(sim_url: str, request: ChangeRequest) -> list[str]:
     return serials
 
 
-def _print_trace(console: Console, client: ApiClient, before: list[str], after: list[str]) -> None:
+def _print_trace(
+    console: Console, client: ApiClient, parts: set[str], before: list[str], after: list[str]
+) -> None:
     """What each unit was built under (`changeflow trace SERIAL`)."""
     console.print("\n[bold]traceability[/] (units the MES completed before and after the cut-in)")
+    stale = False
     for label, serials in (("before", before), ("after ", after)):
         for serial in serials:
             data = client.get(f"/api/trace/units/{serial}")
             for c in data["components"]:
-                if c["change_id"] or label == "before":
-                    under = c["change_id"] or "the previous release"
-                    flag = "" if c["consistent"] else f" [red]!= rev {c['expected']} in force[/]"
-                    console.print(
-                        f"  {label} {serial}: {c['part']} rev {c['built_with']} (under {under})"
-                        + flag
-                    )
-                    break
+                if c["part"] not in parts:
+                    continue
+                under = c["change_id"] or "the previous release"
+                flag = "" if c["consistent"] else f" [red]!= rev {c['expected']} in force[/]"
+                stale = stale or not c["consistent"]
+                console.print(
+                    f"  {label} {serial}: {c['part']} rev {c['built_with']} (under {under})" + flag
+                )
+    if stale:
+        console.print(
+            "  [dim](the demo resets the simulated plants each run; changeflow's record keeps the "
+            "previous run's change in force, so units built after the reset are flagged)[/]"
+        )
