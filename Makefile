@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo up test lint format bench-impact clean chromium
+.PHONY: demo up test lint format bench-impact bench-lifecycle clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ chromium:
 
 bench-impact: $(STAMP)
 	$(BIN)/python -m bench.impact
+
+bench-lifecycle: $(STAMP)
+	$(BIN)/python -m bench.lifecycle
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,354 @@
+"""Lifecycle benchmark: changes through the whole lifecycle against a bare workflow, same run.
+
+    python -m bench.lifecycle [--n 6] [--rounds 2] [--k 40]
+
+On one dev server, with the real worker, simulator and API (`tests/e2e.py`'s stack, all in this
+process): each round submits N part revisions at once through the API, approves each through
+the API's own signed-decision path as soon as it awaits approval, and waits for all to close;
+then N bare workflows with the same activities in the same waves (one per task of the change's
+plan, plus sync, assessment and read-backs, all no-ops) and one Update in place of the
+approvals. Rounds alternate (A B A B). Then K changes are left waiting for approval to measure
+memory per waiting change, and approvals sent to some of them measure approval -> next
+activity. Everything is printed as a ratio to bare; the last line is one JSON object.
+Targets (issue 9): throughput >= 0.8x bare, p50 <= 1.25x, memory per waiting change <= 1.2x,
+approval -> next activity p99 <= 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from domain.messages import SyncRequest
+from domain.revisions import next_revision
+from tests.e2e import APPROVERS, Stack, poll, running_stack
+from workflows.thread_sync import ThreadSyncWorkflow
+
+
+@activity.defn(name="bench_noop")
+async def noop(step: str) -> str:
+    return step
+
+
+@workflow.defn(sandboxed=False)
+class BareWorkflow:
+    """The same waves of activities as a change, doing nothing, and one Update as approval."""
+
+    def __init__(self) -> None:
+        self.approved = False
+
+    @workflow.update
+    async def approve(self) -> None:
+        self.approved = True
+
+    @workflow.run
+    async def run(self, waves: list[int]) -> int:
+        opts = {"start_to_close_timeout": timedelta(seconds=30)}
+        await workflow.execute_activity("bench_noop", "sync", **opts)
+        await workflow.execute_activity("bench_noop", "assess", **opts)
+        await workflow.wait_condition(lambda: self.approved)
+        done = 0
+        for size in waves:
+            await asyncio.gather(
+                *(workflow.execute_activity("bench_noop", f"task{i}", **opts) for i in range(size))
+            )
+            done += size
+        await asyncio.gather(
+            *(workflow.execute_activity("bench_noop", f"verify{i}", **opts) for i in range(done))
+        )
+        return done
+
+
+@dataclass
+class Side:
+    latencies: list[float] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
+    activities: list[int] = field(default_factory=list)
+    n: int = 0
+
+    def throughput(self) -> float:
+        return self.n / sum(self.walls)
+
+    def p(self, q: float) -> float:
+        values = sorted(self.latencies)
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def rss_bytes() -> int:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * 4096
+
+
+async def history_cost(client: Client, workflow_ids: list[str]) -> tuple[int, int, int]:
+    events = size = acts = 0
+    for wid in workflow_ids:
+        history = await client.get_workflow_handle(wid).fetch_history()
+        events += len(history.events)
+        size += len(history.to_json())
+        acts += sum(
+            1
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        )
+    return events, size, acts
+
+
+async def candidates(stack: Stack, count: int) -> list[dict[str, Any]]:
+    """Part revisions whose plan is valid now: one change file each."""
+    parts = stack.sim.get("/plm/parts", params={"limit": 1000}).json()["items"]
+    found = []
+    for part in parts:
+        if part["kind"] != "component":
+            continue
+        current = part["current_revision"]
+        body = {
+            "title": f"bench {part['number']} -> {next_revision(current)}",
+            "type": "part_revision",
+            "reason": "lifecycle benchmark",
+            "requested_by": "maria.engineer",
+            "items": [
+                {
+                    "part": part["number"],
+                    "from_revision": current,
+                    "to_revision": next_revision(current),
+                }
+            ],
+        }
+        preview = await stack.api.post("/api/plan-preview", json=body)
+        if preview.status_code == 200 and 3 <= preview.json()["total_tasks"] <= 40:
+            waves = [w["tasks"] for w in sorted(preview.json()["waves"], key=lambda w: w["wave"])]
+            found.append({"body": body, "waves": waves})
+        if len(found) == count:
+            break
+    return found
+
+
+async def approve(stack: Stack, change_id: str) -> float:
+    """Every required approval through the API; returns when the last one was sent."""
+    state = await poll(stack, change_id, "awaiting_approval", timeout=120)
+    sent = time.time()
+    for required in state.approvals.required:
+        user = APPROVERS[(required.role.value, required.plant)]
+        sent = time.time()
+        response = await stack.api.post(
+            f"/api/changes/{change_id}/approvals",
+            json={"decision": "approve", "role": required.role.value, "plant": required.plant},
+            headers=stack.auth(user),
+        )
+        assert response.status_code == 202, response.text
+    return sent
+
+
+async def one_change(stack: Stack, body: dict[str, Any]) -> tuple[str, float]:
+    start = time.perf_counter()
+    change_id = await stack.submit(body)
+    await approve(stack, change_id)
+    await stack.client.get_workflow_handle(change_id).result()
+    return change_id, time.perf_counter() - start
+
+
+async def one_bare(client: Client, queue: str, waves: list[int]) -> tuple[str, float]:
+    start = time.perf_counter()
+    wid = f"bare-{uuid.uuid4().hex[:10]}"
+    handle = await client.start_workflow(BareWorkflow.run, waves, id=wid, task_queue=queue)
+    await handle.execute_update(BareWorkflow.approve)
+    await handle.result()
+    return wid, time.perf_counter() - start
+
+
+async def round_of(side: Side, runs: list, client: Client, children: bool) -> None:
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    results = await asyncio.gather(*runs)
+    side.walls.append(time.perf_counter() - wall0)
+    side.cpu.append((time.process_time() - cpu0) / len(results))
+    side.n += len(results)
+    for wid, latency in results:
+        side.latencies.append(latency)
+        ids = [wid]
+        if children:
+            history = await client.get_workflow_handle(wid).fetch_history()
+            ids += [
+                e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+                for e in history.events
+                if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+            ]
+        events, size, acts = await history_cost(client, ids)
+        side.events.append(events)
+        side.bytes.append(size)
+        side.activities.append(acts)
+
+
+async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any], waves):
+    """RSS per waiting change and per waiting bare workflow; the changes are returned."""
+    base = rss_bytes()
+    ids = [await stack.submit(body) for _ in range(k)]
+    for change_id in ids:
+        await poll(stack, change_id, "awaiting_approval", timeout=120)
+    ours = (rss_bytes() - base) / k
+    base = rss_bytes()
+    bare = []
+    for _ in range(k):
+        wid = f"bare-wait-{uuid.uuid4().hex[:10]}"
+        bare.append(
+            await stack.client.start_workflow(BareWorkflow.run, waves, id=wid, task_queue=queue)
+        )
+    await asyncio.sleep(2)
+    theirs = max(rss_bytes() - base, 1) / k
+    for handle in bare:
+        await handle.terminate("benchmark over")
+    return ids, ours, theirs
+
+
+async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[float]:
+    """ms from sending the last approval to the first activity started after it, per change
+    (the approval's own round trip through the API and the Update included)."""
+    result = []
+    for change_id in ids[:samples]:
+        approved_at = await approve(stack, change_id)
+        handle = stack.client.get_workflow_handle(change_id)
+        for _ in range(200):
+            history = await handle.fetch_history()
+            later = [
+                e.event_time.ToMicroseconds() / 1e6
+                for e in history.events
+                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+                and e.event_time.ToMicroseconds() / 1e6 >= approved_at
+            ]
+            if later:
+                result.append(max(0.0, (min(later) - approved_at) * 1e3))
+                break
+            await asyncio.sleep(0.05)
+    for change_id in ids:
+        await stack.api.post(
+            f"/api/changes/{change_id}/cancel",
+            json={"reason": "benchmark over"},
+            headers=stack.auth("maria.engineer"),
+        )
+    return result
+
+
+async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="cf-bench-"))
+    async with running_stack(tmp) as stack:
+        queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
+        async with Worker(
+            stack.client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]
+        ):
+            await stack.client.execute_workflow(
+                ThreadSyncWorkflow.run,
+                SyncRequest(mode="full"),
+                id=f"bench-sync-{uuid.uuid4().hex[:6]}",
+                task_queue=stack.settings.task_queue,
+            )
+            pool = await candidates(stack, n * rounds + 1)
+            if len(pool) < 2:
+                raise SystemExit("no part revision of the demo factory plans cleanly")
+            if len(pool) < n * rounds + 1:
+                n = max(1, (len(pool) - 1) // rounds)
+                print(f"only {len(pool)} part revisions plan cleanly: {n} changes per round")
+            ours, bare = Side(), Side()
+            for r in range(rounds):
+                batch = pool[r * n : (r + 1) * n]
+                await round_of(
+                    ours, [one_change(stack, c["body"]) for c in batch], stack.client, True
+                )
+                await round_of(
+                    bare,
+                    [one_bare(stack.client, queue, c["waves"]) for c in batch],
+                    stack.client,
+                    False,
+                )
+            waiting, mem_ours, mem_bare = await waiting_memory(
+                stack, queue, k, pool[-1]["body"], pool[-1]["waves"]
+            )
+            latencies = await approval_latency(stack, waiting, min(k, 20))
+    p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    result = {
+        "n": ours.n,
+        "k": k,
+        "throughput_changes_per_s": round(ours.throughput(), 3),
+        "throughput_bare_per_s": round(bare.throughput(), 3),
+        "throughput_ratio_vs_bare": round(ours.throughput() / bare.throughput(), 3),
+        "p50_s": round(ours.p(0.5), 3),
+        "p50_bare_s": round(bare.p(0.5), 3),
+        "p50_ratio_vs_bare": round(ours.p(0.5) / bare.p(0.5), 3),
+        "p95_ratio_vs_bare": round(ours.p(0.95) / bare.p(0.95), 3),
+        "activities_per_change": statistics.mean(ours.activities),
+        "activities_per_bare": statistics.mean(bare.activities),
+        "history_events_per_change": statistics.mean(ours.events),
+        "history_events_per_bare": statistics.mean(bare.events),
+        "history_bytes_per_change": statistics.mean(ours.bytes),
+        "history_bytes_per_bare": statistics.mean(bare.bytes),
+        "cpu_s_per_change": round(statistics.mean(ours.cpu), 3),
+        "cpu_s_per_bare": round(statistics.mean(bare.cpu), 3),
+        "memory_per_waiting_bytes": int(mem_ours),
+        "memory_per_waiting_bare_bytes": int(mem_bare),
+        "memory_per_waiting_ratio_vs_bare": round(mem_ours / mem_bare, 2),
+        "approval_next_activity_p50_ms": round(statistics.median(latencies), 1),
+        "approval_next_activity_p99_ms": round(p99, 1),
+    }
+    return result
+
+
+def report(result: dict[str, Any]) -> None:
+    r = result
+    print(f"changes: {r['n']} in rounds against as many bare workflows (A B A B); K={r['k']}")
+    print(
+        f"throughput     {r['throughput_changes_per_s']:.2f}/s vs bare "
+        f"{r['throughput_bare_per_s']:.2f}/s = {r['throughput_ratio_vs_bare']:.2f}x (target >= 0.8)"
+    )
+    print(
+        f"p50 latency    {r['p50_s']:.2f} s vs bare {r['p50_bare_s']:.2f} s = "
+        f"{r['p50_ratio_vs_bare']:.2f}x (target <= 1.25); p95 {r['p95_ratio_vs_bare']:.2f}x"
+    )
+    print(
+        f"per change     {r['activities_per_change']:.0f} activities, "
+        f"{r['history_events_per_change']:.0f} events, "
+        f"{r['history_bytes_per_change'] / 1024:.0f} KB "
+        f"(bare {r['activities_per_bare']:.0f}, {r['history_events_per_bare']:.0f}, "
+        f"{r['history_bytes_per_bare'] / 1024:.0f} KB)"
+    )
+    print(
+        f"CPU            {r['cpu_s_per_change']:.3f} s per change vs {r['cpu_s_per_bare']:.3f} "
+        "(this process: API, simulator, workers and driver)"
+    )
+    print(
+        f"memory waiting {r['memory_per_waiting_bytes'] / 1024:.0f} KB per change vs "
+        f"{r['memory_per_waiting_bare_bytes'] / 1024:.0f} KB = "
+        f"{r['memory_per_waiting_ratio_vs_bare']:.2f}x (target <= 1.2)"
+    )
+    print(
+        f"approval -> next activity  p50 {r['approval_next_activity_p50_ms']:.0f} ms, "
+        f"p99 {r['approval_next_activity_p99_ms']:.0f} ms (target <= 200)"
+    )
+    print(json.dumps(result))
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=6, help="changes at once per round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--k", type=int, default=40, help="changes left waiting for approval")
+    args = parser.parse_args()
+    report(asyncio.run(main(args.n, args.rounds, args.k)))
+
+
+if __name__ == "__main__":
+    cli()
