@@ -19,14 +19,15 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
+from connectors.sim.document_routes import add_document_routes
 from connectors.sim.equipment_routes import add_equipment_routes
+from connectors.sim.plm_routes import add_plm_routes
 from connectors.sim.process_routes import add_process_routes
 from connectors.sim.release_routes import add_release_routes
 from connectors.sim.store import SimRejection, SimStore
 from connectors.sim.supply_routes import add_supply_routes
 from connectors.sim.tables import SimObject
 from connectors.sim.unit_routes import add_unit_routes, stream_units
-from domain.revisions import is_after
 
 LISTS: dict[tuple[str, str], str] = {
     ("erp", "mbom"): "mbom_line",
@@ -56,30 +57,10 @@ class Fault(BaseModel):
     )
 
 
-class ReleaseRevision(BaseModel):
-    revision: str
-    from_revision: str
-
-
-class WithdrawRevision(BaseModel):
-    restore_revision: str
-
-
 class ComponentRevision(BaseModel):
     component: str
     from_revision: str
     to_revision: str
-
-
-class DocumentRevision(BaseModel):
-    part: str
-    part_revision: str
-
-
-class RestoreDocument(BaseModel):
-    revision: int
-    part: str | None = Field(default=None, description="Omitted: only the revision goes back.")
-    part_revision: str | None = None
 
 
 class _Faults:
@@ -242,121 +223,7 @@ def create_app(
             faults.rules.clear()
         return {"cleared": count}
 
-    # -- PLM -------------------------------------------------------------------------------
-    @app.get("/plm/parts")
-    def list_parts(
-        after: str | None = None,
-        limit: int = Query(1000, ge=1, le=10000),
-        updated_since: datetime | None = None,
-    ) -> dict[str, Any]:
-        items, cursor = store.page(
-            "PLM", "", "part", after=after, limit=limit, updated_since=updated_since
-        )
-        return {"items": items, "next_cursor": cursor}
-
-    @app.get("/plm/parts/{number}")
-    def get_part(number: str) -> dict[str, Any]:
-        part = store.get("PLM", "", "part", number)
-        if part is None:
-            raise HTTPException(404, f"part {number} does not exist")
-        return part
-
-    @app.get("/plm/ebom")
-    def list_ebom(
-        after: str | None = None,
-        limit: int = Query(1000, ge=1, le=10000),
-        updated_since: datetime | None = None,
-    ) -> dict[str, Any]:
-        items, cursor = store.page(
-            "PLM", "", "ebom_line", after=after, limit=limit, updated_since=updated_since
-        )
-        return {"items": items, "next_cursor": cursor}
-
-    @app.post("/plm/parts/{number}/revisions")
-    def release_revision(
-        number: str,
-        body: ReleaseRevision,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        def apply(session: Session) -> dict[str, Any]:
-            part = store.read(session, "PLM", "", "part", number)
-            if part is None:
-                raise SimRejection(404, f"part {number} does not exist")
-            if part["current_revision"] != body.from_revision:
-                raise SimRejection(
-                    409,
-                    f"part {number} is at revision {part['current_revision']}, "
-                    f"not {body.from_revision}",
-                )
-            if any(r["revision"] == body.revision for r in part["revisions"]):
-                raise SimRejection(409, f"revision {body.revision} of {number} already exists")
-            if not is_after(body.revision, body.from_revision):
-                raise SimRejection(
-                    422, f"revision {body.revision} does not follow {body.from_revision}"
-                )
-            for rev in part["revisions"]:
-                if rev["revision"] == body.from_revision:
-                    rev["status"] = "superseded"
-            part["revisions"].append(
-                {"revision": body.revision, "status": "released", "change_id": x_change_id}
-            )
-            part["current_revision"] = body.revision
-            store.put(session, "PLM", "", "part", number, part)
-            return {
-                "part": number,
-                "current_revision": body.revision,
-                "previous_revision": body.from_revision,
-            }
-
-        return write(
-            key=idempotency_key,
-            change_id=x_change_id,
-            system="PLM",
-            plant=None,
-            action="release_revision",
-            target=number,
-            body=body,
-            apply=apply,
-        )
-
-    @app.post("/plm/parts/{number}/revisions/{revision}/withdraw")
-    def withdraw_revision(
-        number: str,
-        revision: str,
-        body: WithdrawRevision,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        def apply(session: Session) -> dict[str, Any]:
-            part = store.read(session, "PLM", "", "part", number)
-            if part is None:
-                raise SimRejection(404, f"part {number} does not exist")
-            revs = {r["revision"]: r for r in part["revisions"]}
-            if revision not in revs or body.restore_revision not in revs:
-                raise SimRejection(
-                    409, f"part {number} has no revision {revision} or {body.restore_revision}"
-                )
-            revs[revision]["status"] = "withdrawn"
-            revs[body.restore_revision]["status"] = "released"
-            part["current_revision"] = body.restore_revision
-            store.put(session, "PLM", "", "part", number, part)
-            return {
-                "part": number,
-                "current_revision": body.restore_revision,
-                "withdrawn": revision,
-            }
-
-        return write(
-            key=idempotency_key,
-            change_id=x_change_id,
-            system="PLM",
-            plant=None,
-            action="withdraw_revision",
-            target=number,
-            body=body,
-            apply=apply,
-        )
+    add_plm_routes(app, store, write)  # before the generic list route: /plm/parts/{number}
 
     # -- ERP / MES / QMS lists ---------------------------------------------------------------
     @app.get("/{system}/{plant}/{collection}")
@@ -427,162 +294,7 @@ def create_app(
             apply=apply,
         )
 
-    # -- MES / QMS document revisions -------------------------------------------------------
-    def revise_document(
-        system: str,
-        kind: str,
-        plant: str,
-        doc_id: str,
-        body: DocumentRevision,
-        key: str | None,
-        change_id: str | None,
-    ) -> dict[str, Any]:
-        need_plant(plant)
-
-        def apply(session: Session) -> dict[str, Any]:
-            doc = store.read(session, system, plant, kind, doc_id)
-            if doc is None:
-                raise SimRejection(
-                    404, f"{kind.replace('_', ' ')} {doc_id} does not exist in {plant}"
-                )
-            previous = doc["revision"]
-            if kind == "work_instruction":
-                refs = [r for r in doc["parts"] if r["part"] == body.part]
-                if not refs:
-                    raise SimRejection(409, f"work instruction {doc_id} does not show {body.part}")
-                for ref in refs:
-                    ref["revision"] = body.part_revision
-                doc["status"] = "released"
-            else:
-                if doc["part"] != body.part:
-                    raise SimRejection(
-                        409, f"inspection plan {doc_id} inspects {doc['part']}, not {body.part}"
-                    )
-                doc["part_revision"] = body.part_revision
-            doc["revision"] = previous + 1
-            store.put(session, system, plant, kind, doc_id, doc)
-            return {
-                "id": doc_id,
-                "revision": doc["revision"],
-                "previous_revision": previous,
-                "part": body.part,
-                "part_revision": body.part_revision,
-            }
-
-        action = (
-            "publish_work_instruction" if kind == "work_instruction" else "revise_inspection_plan"
-        )
-        return write(
-            key=key,
-            change_id=change_id,
-            system=system,
-            plant=plant,
-            action=action,
-            target=doc_id,
-            body=body,
-            apply=apply,
-        )
-
-    def restore_document(
-        system: str,
-        kind: str,
-        plant: str,
-        doc_id: str,
-        body: RestoreDocument,
-        key: str | None,
-        change_id: str | None,
-    ) -> dict[str, Any]:
-        need_plant(plant)
-
-        def apply(session: Session) -> dict[str, Any]:
-            doc = store.read(session, system, plant, kind, doc_id)
-            if doc is None:
-                raise SimRejection(404, f"{kind.replace('_', ' ')} {doc_id} does not exist")
-            if body.part is None:
-                pass  # a reissued document: only its revision goes back
-            elif kind == "work_instruction":
-                for ref in doc["parts"]:
-                    if ref["part"] == body.part:
-                        ref["revision"] = body.part_revision
-            else:
-                doc["part_revision"] = body.part_revision
-            doc["revision"] = body.revision
-            store.put(session, system, plant, kind, doc_id, doc)
-            return {"id": doc_id, "revision": body.revision, "part_revision": body.part_revision}
-
-        return write(
-            key=key,
-            change_id=change_id,
-            system=system,
-            plant=plant,
-            action=f"restore_{kind}",
-            target=doc_id,
-            body=body,
-            apply=apply,
-        )
-
-    @app.get("/mes/{plant}/work-instructions/{wi_id}")
-    def get_wi(plant: str, wi_id: str) -> dict[str, Any]:
-        doc = store.get("MES", plant, "work_instruction", wi_id)
-        if doc is None:
-            raise HTTPException(404, f"work instruction {wi_id} does not exist in {plant}")
-        return doc
-
-    @app.post("/mes/{plant}/work-instructions/{wi_id}/revisions")
-    def publish_wi(
-        plant: str,
-        wi_id: str,
-        body: DocumentRevision,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        return revise_document(
-            "MES", "work_instruction", plant, wi_id, body, idempotency_key, x_change_id
-        )
-
-    @app.post("/mes/{plant}/work-instructions/{wi_id}/restore")
-    def restore_wi(
-        plant: str,
-        wi_id: str,
-        body: RestoreDocument,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        return restore_document(
-            "MES", "work_instruction", plant, wi_id, body, idempotency_key, x_change_id
-        )
-
-    @app.get("/qms/{plant}/inspection-plans/{plan_id}")
-    def get_plan(plant: str, plan_id: str) -> dict[str, Any]:
-        doc = store.get("QMS", plant, "inspection_plan", plan_id)
-        if doc is None:
-            raise HTTPException(404, f"inspection plan {plan_id} does not exist in {plant}")
-        return doc
-
-    @app.post("/qms/{plant}/inspection-plans/{plan_id}/revisions")
-    def revise_plan(
-        plant: str,
-        plan_id: str,
-        body: DocumentRevision,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        return revise_document(
-            "QMS", "inspection_plan", plant, plan_id, body, idempotency_key, x_change_id
-        )
-
-    @app.post("/qms/{plant}/inspection-plans/{plan_id}/restore")
-    def restore_plan(
-        plant: str,
-        plan_id: str,
-        body: RestoreDocument,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        return restore_document(
-            "QMS", "inspection_plan", plant, plan_id, body, idempotency_key, x_change_id
-        )
-
+    add_document_routes(app, store, write, need_plant)
     add_process_routes(app, store, write, need_plant)
     add_release_routes(app, store, write, need_plant)
     add_equipment_routes(app, store, write, need_plant)
