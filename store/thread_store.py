@@ -1,4 +1,4 @@
-"""The thread store: staging of sync runs, validated commits, and loading the thread in columns.
+"""The thread store: staging of sync runs, validated commits, and the cached index of the thread.
 
 A sync run stages documents; its commit validates them (a cyclic BOM is refused) and applies
 them in one transaction: a full sync replaces the thread, an incremental one upserts what
