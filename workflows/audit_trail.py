@@ -32,37 +32,27 @@ MAX_BATCH = 100
 async def send_audit(record: AuditInput, alert: Callable[[str], None]) -> bool:
     """Record the event; False if the chain belongs to another change (nothing written).
     While the store is down, `alert` is told why and the event is tried again."""
-    while True:
-        try:
-            await asyncio.shield(
-                workflow.start_activity(
-                    "record_audit",
-                    record,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=STORE_RETRY,
-                    summary=f"Audit: {record.action}",
-                )
-            )
-            return True
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == CHAIN_OWNED:
-                return False
-            alert(f"the audit store is unavailable ({cause or err}); retrying")
-            await workflow.sleep(STORE_OUTAGE_PAUSE)
+    return await _record("record_audit", record, f"Audit: {record.action}", alert)
 
 
 async def send_audit_batch(records: list[AuditInput], alert: Callable[[str], None]) -> bool:
     """Record the events in order; False if the chain belongs to another change."""
+    summary = f"Audit: {', '.join(r.action for r in records)}"[:200]
+    return await _record("record_audit_batch", records, summary, alert, timeout_s=60)
+
+
+async def _record(
+    name: str, arg: object, summary: str, alert: Callable[[str], None], timeout_s: int = 30
+) -> bool:
     while True:
         try:
             await asyncio.shield(
                 workflow.start_activity(
-                    "record_audit_batch",
-                    records,
-                    start_to_close_timeout=timedelta(seconds=60),
+                    name,
+                    arg,
+                    start_to_close_timeout=timedelta(seconds=timeout_s),
                     retry_policy=STORE_RETRY,
-                    summary=f"Audit: {', '.join(r.action for r in records)}"[:200],
+                    summary=summary,
                 )
             )
             return True
