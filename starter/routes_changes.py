@@ -100,14 +100,7 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
             f"requested_by: {change.requested_by} is not a changeflow user "
             "(add them with `changeflow users add`)"
         )
-    try:
-        problems += await validate_against_systems(change, request.app.state.connectors)
-    except ConnectorError as exc:
-        raise HTTPException(503, f"cannot check the change against PLM now: {exc}") from exc
-    if not problems:
-        problems += await asyncio.to_thread(plan_problems_now, request, change)
-    if problems:
-        raise HTTPException(422, problems)
+    await check_change_file(request, change, problems)
     change_id = change.change_id or new_change_id()
     chain_key = uuid4().hex
     try:
@@ -156,6 +149,22 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
             ui=f"{settings.ui_url}/namespaces/{client.namespace}/workflows/{change_id}",
         ),
     )
+
+
+async def check_change_file(
+    request: Request, change: ChangeRequest, problems: list[str] | None = None
+) -> None:
+    """A change file checked against the systems (PLM) and the thread's plan: 422 with every
+    problem (added to `problems`), 503 when PLM cannot answer. Submissions and revisions."""
+    problems = list(problems or [])
+    try:
+        problems += await validate_against_systems(change, request.app.state.connectors)
+    except ConnectorError as exc:
+        raise HTTPException(503, f"cannot check the change against PLM now: {exc}") from exc
+    if not problems:
+        problems += await asyncio.to_thread(plan_problems_now, request, change)
+    if problems:
+        raise HTTPException(422, problems)
 
 
 def plan_problems_now(request: Request, change: ChangeRequest) -> list[str]:

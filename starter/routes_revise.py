@@ -4,20 +4,17 @@ its approvals start over on the new revision."""
 
 from __future__ import annotations
 
-import asyncio
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from connectors.errors import ConnectorError
 from domain.change_request import ChangeRequest
 from domain.messages import InputReceipt, Revision
 from domain.signing import REVISION
 from starter.api_support import ChangeId, Writer, responses
-from starter.routes_changes import plan_problems_now
+from starter.routes_changes import check_change_file
 from starter.routes_input import IdempotencyKey, send_input, sign_input
-from starter.validation import validate_against_systems
 from workflows.change_workflow import ChangeWorkflow
 
 router = APIRouter(tags=["decisions"])
@@ -44,14 +41,7 @@ async def revise(
     """The requester's revised change file, once changes were requested (403 someone else,
     409 no changes requested, 422 what is wrong with the file)."""
     change = body.change.model_copy(update={"change_id": change_id})
-    try:
-        problems = await validate_against_systems(change, request.app.state.connectors)
-    except ConnectorError as exc:
-        raise HTTPException(503, f"cannot check the change against PLM now: {exc}") from exc
-    if not problems:
-        problems += await asyncio.to_thread(plan_problems_now, request, change)
-    if problems:
-        raise HTTPException(422, problems)
+    await check_change_file(request, change)
     revision_id = idempotency_key or uuid4().hex
     revision = Revision(
         revision_id=revision_id, by=user.name, role=user.role, request=change, comment=body.comment
