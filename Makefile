@@ -6,16 +6,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo up test lint format bench-impact bench-lifecycle clean chromium
+.PHONY: demo demo-tryton up test lint format bench-impact bench-lifecycle clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,tryton]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/changeflow demo
+
+# the bracket change with MTY's ERP on a real Tryton (started beside the simulator)
+demo-tryton: $(STAMP)
+	$(BIN)/changeflow demo --erp MTY=tryton
 
 up: $(STAMP)
 	$(BIN)/changeflow up

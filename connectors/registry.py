@@ -9,6 +9,8 @@ from connectors.erp import ErpConnector, RestErp
 from connectors.mes import MesConnector, RestMes
 from connectors.plm import PlmConnector, RestPlm
 from connectors.qms import QmsConnector, RestQms
+from connectors.tryton.erp import TrytonErp
+from connectors.tryton.rpc import credentials
 from infra.settings import Settings, SystemEndpoint
 
 
@@ -23,6 +25,7 @@ class Connectors:
     def __init__(self, settings: Settings, *, timeout: float = 15.0) -> None:
         self.settings = settings
         self._client = httpx.AsyncClient(timeout=timeout)
+        self._tryton: dict[str, TrytonErp] = {}  # one logged-in session per plant
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -37,6 +40,13 @@ class Connectors:
 
     def erp(self, plant: str) -> ErpConnector:
         endpoint = self.settings.plant_endpoint(plant, "erp")
+        if endpoint.kind == "tryton":
+            if plant not in self._tryton:
+                login, password = credentials(plant)
+                self._tryton[plant] = TrytonErp(
+                    plant, endpoint.url, login, password, client=self._client
+                )
+            return self._tryton[plant]
         _check_kind(endpoint, f"ERP {plant}")
         return RestErp(plant, endpoint.url, client=self._client)
 

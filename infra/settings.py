@@ -9,6 +9,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -18,7 +19,11 @@ from domain.policy import ApprovalPolicy, default_policy
 
 
 class SystemEndpoint(BaseModel):
-    kind: str = Field(default="rest", description="Connector kind: 'rest' (reference/simulator).")
+    kind: Literal["rest", "tryton"] = Field(
+        default="rest",
+        description="Connector kind: 'rest' (the reference, the simulator's) or 'tryton' (an ERP "
+        "on Tryton over JSON-RPC; url: http://host:port/<database>/).",
+    )
     url: str
 
 
@@ -110,6 +115,28 @@ class SettingsError(ValueError):
     pass
 
 
+PLANT_SYSTEM_VAR = "CHANGEFLOW_{system}_{plant}"  # e.g. CHANGEFLOW_ERP_MTY="tryton http://..."
+
+
+def _plant_system_overrides(data: dict, env: Mapping[str, str]) -> None:
+    """`CHANGEFLOW_ERP_MTY="tryton http://127.0.0.1:8200/changeflow/"` points one plant's
+    system at another connector (how `changeflow up --erp MTY=tryton` tells its children)."""
+    plants = data.get("plants") or [p.model_dump() for p in Settings().plants]
+    for plant in plants:
+        for system in ("erp", "mes", "qms"):
+            value = env.get(PLANT_SYSTEM_VAR.format(system=system.upper(), plant=plant["code"]))
+            if not value:
+                continue
+            kind, _, url = value.partition(" ")
+            if not url.strip():
+                raise SettingsError(
+                    f"{PLANT_SYSTEM_VAR.format(system=system.upper(), plant=plant['code'])} "
+                    f"must be '<kind> <url>', got {value!r}"
+                )
+            plant[system] = {"kind": kind, "url": url.strip()}
+            data["plants"] = plants
+
+
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), then apply environment overrides."""
     env = os.environ if env is None else env
@@ -128,6 +155,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     for var, field in ENV_OVERRIDES.items():
         if env.get(var):
             data[field] = env[var]
+    _plant_system_overrides(data, env)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

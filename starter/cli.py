@@ -84,6 +84,25 @@ def read_change_file(path: Path) -> ChangeRequest:
         raise _fail(f"{path} is not a valid change:", describe_validation_error(exc)) from exc
 
 
+ErpOption = typer.Option(
+    [],
+    "--erp",
+    help="PLANT=tryton: that plant's ERP is a local Tryton (started beside the simulator, "
+    "loaded with the plant's data when new); repeatable",
+)
+
+
+def parse_erp(values: list[str]) -> dict[str, str]:
+    """`["MTY=tryton"]` -> {"MTY": "tryton"}."""
+    chosen = {}
+    for value in values:
+        plant, sep, kind = value.partition("=")
+        if not sep or not plant or kind != "tryton":
+            raise _fail(f"--erp {value}: expected PLANT=tryton (e.g. --erp MTY=tryton)")
+        chosen[plant.strip().upper()] = kind
+    return chosen
+
+
 @app.command()
 def up(
     reset_sim: bool = typer.Option(False, help="reseed the simulated plant systems"),
@@ -92,12 +111,13 @@ def up(
         help="simulator data when (re)seeded: demo, large "
         "(300k parts, 5 plants) or a number of parts",
     ),
+    erp: list[str] = ErpOption,
 ) -> None:
     """Start the embedded stack (Temporal + Web UI, simulator, worker, API) until Ctrl-C."""
     from starter.stack import Stack, StackError, wait_until_interrupted
 
     settings = load_settings()
-    stack = Stack(settings, reset_sim=reset_sim, dataset=dataset)
+    stack = Stack(settings, reset_sim=reset_sim, dataset=dataset, erp=parse_erp(erp))
     try:
         stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
     except StackError as exc:
@@ -126,13 +146,16 @@ def demo(
         "release: MES 11.2 in MTY (backup, cutover, smoke check); "
         "equipment: a new spindle on M-DET-02 (safety, IQ/OQ/PQ, NC programs, master data)",
     ),
+    erp: list[str] = ErpOption,
 ) -> None:
     """Run a sample change end to end on the embedded stack (it stays up until Ctrl-C)."""
     from starter.demo import SCENARIOS, run_demo
 
     if scenario not in SCENARIOS:
         raise _fail(f"no scenario {scenario} (known: {', '.join(SCENARIOS)})")
-    raise typer.Exit(run_demo(console, exit_when_done=exit_when_done, scenario=scenario))
+    raise typer.Exit(
+        run_demo(console, exit_when_done=exit_when_done, scenario=scenario, erp=parse_erp(erp))
+    )
 
 
 @app.command()
@@ -326,9 +349,11 @@ from starter import (  # noqa: E402, F401  (their commands use this module's hel
     cli_decisions,
 )
 from starter.cli_store import store_app  # noqa: E402
+from starter.cli_tryton import tryton_app  # noqa: E402
 from starter.cli_users import users_app  # noqa: E402  (it uses this module's helpers)
 
 app.add_typer(users_app, name="users")
+app.add_typer(tryton_app, name="tryton")
 app.add_typer(store_app, name="store")
 
 

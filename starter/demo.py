@@ -6,6 +6,7 @@ The demo reseeds the simulated plant systems each run, so the bracket starts at 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -23,6 +24,7 @@ from domain.state import ChangeState
 from infra.settings import load_settings
 from starter.api_client import ApiClient, ApiError
 from starter.cli import read_change_file
+from starter.cli_tryton import bom_table, tryton_plants, tryton_writes_table
 from starter.stack import Stack, StackError, wait_until_interrupted
 from store.credentials import set_password
 from store.db import get_engine
@@ -72,9 +74,10 @@ def run_demo(
     exit_when_done: bool = False,
     timeout: float = 180.0,
     scenario: str = "part",
+    erp: dict[str, str] | None = None,
 ) -> int:
     settings = load_settings()
-    stack = Stack(settings, reset_sim=True)
+    stack = Stack(settings, reset_sim=True, erp=erp or {})
     console.rule("[bold]changeflow demo")
     try:
         stack.start(progress=lambda m: console.print(f"[dim]{m}[/]"))
@@ -130,7 +133,11 @@ def _run_change(
     passwords = demo_passwords(engine, home)
     request = read_change_file(example)
     analyst = ApiClient(api_url, tokens["maria.engineer"])
-    built_before = _build_units(sim_url, request)  # the MES keeps completing units meanwhile
+    tryton = tryton_plants(stack)
+    parts = sorted({item.part for item in request.part_items()})
+    for plant, erp in tryton.items():
+        console.print(asyncio.run(bom_table(erp(), None, parts, f"Tryton BOMs of {plant}, before")))
+    built_before = [] if tryton else _build_units(sim_url, request)
     created = analyst.post("/api/changes", request.model_dump(mode="json", exclude_none=True))
     change_id = created["change_id"]
     console.print(f"\nsubmitted [bold]{change_id}[/]: {request.title}")
@@ -189,6 +196,14 @@ def _run_change(
     colour = "green" if state.stage.value == "completed" else "red"
     console.print(f"\n[bold {colour}]{change_id} is {state.stage.value}[/]: {state.outcome}")
     _print_changes(console, sim_url, change_id)
+    for plant, erp in tryton.items():
+        console.print(asyncio.run(bom_table(erp(), None, parts, f"Tryton BOMs of {plant}, after")))
+        console.print(asyncio.run(tryton_writes_table(erp(), change_id)))
+    if tryton:
+        console.print(
+            "[dim]traceability is not shown: the simulated MES builds units from the simulator's "
+            "BOMs, not Tryton's[/]"
+        )
     if state.stage.value == "completed" and built_before:
         parts = {item.part for item in request.part_items()}
         _print_trace(console, analyst, parts, built_before, _build_units(sim_url, request))

@@ -57,6 +57,8 @@ class Service:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     restarts: list[float] = field(default_factory=list)
+    prepare: Callable[[], None] | None = None  # before the first launch
+    ready: Callable[[], None] | None = None  # once first healthy
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Stack:
     ui_port: int = 8233
     services: list[Service] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    erp: dict[str, str] = field(default_factory=dict)  # plant -> connector kind ("tryton")
+    _progress: Callable[[str], None] = field(default=lambda _m: None, repr=False)
 
     def __post_init__(self) -> None:
         home = self.settings.home
@@ -127,6 +131,7 @@ class Stack:
                 _http_ok(f"{self.settings.simulator_url}/healthz"),
                 busy=(sim.hostname or "127.0.0.1", sim.port or 8100),
             ),
+            *[self._tryton(plant, i) for i, plant in enumerate(sorted(self.erp))],
             Service("worker", [py, "-m", "worker", "--all-plants"], lambda: True),
             Service(
                 "api",
@@ -148,11 +153,48 @@ class Stack:
             ),
         ]
 
+    def _tryton(self, plant: str, index: int) -> Service:
+        """A plant's ERP on a local Tryton (`--erp MTY=tryton`): its database made from the
+        template and loaded with the plant's data when new or when the plants are reseeded."""
+        from connectors.tryton import local
+
+        if self.erp[plant] != "tryton":
+            raise StackError(f"--erp {plant}={self.erp[plant]}: only 'tryton' can be started")
+        if plant not in self.settings.plant_codes():
+            raise StackError(f"--erp {plant}=tryton: {plant} is not a configured plant")
+        server = local.local_server(self.settings.home, plant, local.BASE_PORT + index)
+        fresh = {"load": False}
+
+        def prepare() -> None:
+            password = local.admin_password(self.settings.home, plant)
+            if self.reset_sim or not server.exists():
+                say = self._progress
+                local.fresh_database(self.settings.home, plant, server.port, password, say)
+                fresh["load"] = True
+            server.write_config()
+
+        def ready() -> None:
+            if fresh["load"]:
+                password = local.admin_password(self.settings.home, plant)
+                local.load_plant(server, plant, password, self.dataset, self._progress)
+
+        self.env[f"CHANGEFLOW_ERP_{plant}"] = f"tryton {server.url}"
+        return Service(
+            f"tryton-{plant}",
+            server.argv(),
+            server.ready,
+            busy=("127.0.0.1", server.port),
+            prepare=prepare,
+            ready=ready,
+        )
+
     def start(
         self, progress: Callable[[str], None] = lambda _m: None, timeout: float = 60.0
     ) -> None:
+        self._progress = progress
         self.env = {
             **os.environ,
+            **self.env,  # what the services asked for (a plant's ERP on Tryton)
             "CHANGEFLOW_HOME": str(self.settings.home),
             "CHANGEFLOW_SIMULATOR_URL": self.settings.simulator_url,
             "CHANGEFLOW_API_URL": self.settings.api_url,
@@ -163,6 +205,13 @@ class Stack:
         }
         ensure_local_key(self.settings.home, self.env)  # the API signs, the worker verifies
         ensure_local_audit_key(self.settings.home, self.env)  # the worker signs anchors
+        if self.erp:
+            from connectors.tryton.local import admin_password
+
+            for plant in self.erp:  # the connectors read credentials from the environment only
+                self.env[f"CHANGEFLOW_TRYTON_{plant}_PASSWORD"] = admin_password(
+                    self.settings.home, plant
+                )
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):
@@ -170,9 +219,13 @@ class Stack:
                         f"{service.name}: port {service.busy[1]} is already in use "
                         "(is another changeflow stack running?)"
                     )
+                if service.prepare:
+                    service.prepare()
                 self._launch(service)
                 progress(f"starting {service.name}")
                 self._wait(service, timeout)
+                if service.ready:
+                    service.ready()
                 progress(f"{service.name} is up")
         except BaseException:
             self.stop()

@@ -20,6 +20,7 @@ from temporalio.client import Client
 
 from connectors.sim.app import create_app as create_sim
 from domain.approvals import Role
+from domain.messages import SyncOutcome, SyncRequest
 from domain.state import ChangeState
 from infra.settings import Settings
 from starter.api import create_app as create_api
@@ -32,6 +33,7 @@ from tests.fixtures_data import EXAMPLE
 from tests.helpers import free_port, start_dev_server
 from tests.stack import ServerThread
 from worker import build_workers
+from workflows.thread_sync import ThreadSyncWorkflow
 
 # the demo's approvers cover every approval the examples need; a second quality approver and
 # an auditor for the tests of racing decisions and read-only access
@@ -172,6 +174,16 @@ async def running_stack(
         await asyncio.to_thread(api.stop)
         sim.stop()
         await env.shutdown()
+
+
+async def run_sync(stack: Stack, mode: str) -> SyncOutcome:
+    """A thread sync (`full` or `incremental`), waited for."""
+    return await stack.client.execute_workflow(
+        ThreadSyncWorkflow.run,
+        SyncRequest(mode=mode),
+        id=f"sync-{uuid.uuid4().hex[:8]}",
+        task_queue=stack.settings.task_queue,
+    )
 
 
 async def poll(stack: Stack, change_id: str, *stages: str, timeout: float = 60) -> ChangeState:

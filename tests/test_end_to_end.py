@@ -16,11 +16,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.deps import ActivityDeps
 from activities.rollout import RolloutActivities
-from domain.messages import SyncOutcome, SyncRequest, TaskInput
+from domain.messages import TaskInput
 from store.db import get_engine
 from store.thread_store import ThreadStore
-from tests.e2e import APPROVERS, Stack, example_body, poll, running_stack
-from workflows.thread_sync import ThreadSyncWorkflow
+from tests.e2e import APPROVERS, Stack, example_body, poll, run_sync, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -313,15 +312,6 @@ async def test_task_on_hold_is_resolved_through_the_api(stack: Stack) -> None:
     events = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()["events"]
     retry = next(e for e in events if e["action"] == "task.retry")
     assert retry["actor"] == "ops.admin" and retry["detail"]["comment"] == "QMS lock released"
-
-
-async def run_sync(stack: Stack, mode: str) -> SyncOutcome:
-    return await stack.client.execute_workflow(
-        ThreadSyncWorkflow.run,
-        SyncRequest(mode=mode),
-        id=f"sync-{uuid.uuid4().hex[:8]}",
-        task_queue=stack.settings.task_queue,
-    )
 
 
 async def test_thread_sync_full_incremental_and_refused_cycle(stack: Stack) -> None:
