@@ -4,6 +4,7 @@ bracket change end to end with MTY on Tryton while DET and BRN stay on the simul
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -341,3 +342,30 @@ async def assert_each_write_once(stack: Stack, erp: TrytonErp, change_id: str, s
     per_record = Counter((w["idempotency_key"], w["resource"]) for w in writes)
     assert max(per_record.values()) == 1
     assert len(ledger) + len(erp_mty) == len(state.tasks)
+
+
+def test_tryton_init_loads_a_plant_and_refuses_to_overwrite(
+    tryton_template: TrytonServer, tmp_path: Path, monkeypatch
+) -> None:
+    """`changeflow tryton init --plant MTY`: the database made from the template (copied here
+    from the session's, so that the test does not wait for trytond-admin) and loaded."""
+    from typer.testing import CliRunner
+
+    from connectors.tryton import local
+    from starter.cli import app
+
+    template_dir = local.plant_dir(tmp_path, "MTY") / "template"
+    template_dir.mkdir(parents=True)
+    shutil.copyfile(tryton_template.db_file, template_dir / "template.sqlite")
+    monkeypatch.setenv("CHANGEFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("CHANGEFLOW_TRYTON_PASSWORD", PASSWORD)
+    port = str(free_port())
+    runner = CliRunner()
+    done = runner.invoke(app, ["tryton", "init", "--plant", "mty", "--port", port])
+    assert done.exit_code == 0, done.output
+    assert "MTY's ERP is on Tryton" in done.output and "116 bom inputs" in done.output
+    assert local.local_server(tmp_path, "MTY", int(port)).exists()
+    again = runner.invoke(app, ["tryton", "init", "--plant", "MTY", "--port", port])
+    assert again.exit_code == 1 and "--reset replaces it" in again.output
+    unknown = runner.invoke(app, ["tryton", "init", "--plant", "XYZ"])
+    assert unknown.exit_code == 1 and "plant XYZ does not exist" in unknown.output
