@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-tryton up test lint format bench-impact bench-lifecycle clean chromium
+.PHONY: demo demo-tryton up test lint format bench-impact bench-lifecycle bench-sync clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-impact: $(STAMP)
 
 bench-lifecycle: $(STAMP)
 	$(BIN)/python -m bench.lifecycle
+
+bench-sync: $(STAMP)
+	$(BIN)/python -m bench.sync
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ INVALID_CHANGE = "InvalidChange"
 class AssessmentActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
-        self.indexes = IndexCache(ThreadStore(deps.engine))
+        self.indexes = IndexCache(ThreadStore(deps.engine), deps.settings.home)
 
     @activity.defn(name="assess_impact")
     async def assess_impact(self, inp: AssessInput) -> AssessResult:

@@ -60,7 +60,7 @@ def create_app(
         app.state.engine = engine or get_engine(cfg.db_url)
         app.state.client = client or await connect(cfg)
         app.state.connectors = Connectors(cfg)
-        app.state.indexes = IndexCache(ThreadStore(app.state.engine))
+        app.state.indexes = IndexCache(ThreadStore(app.state.engine), cfg.home)
         yield
         await app.state.connectors.aclose()
 

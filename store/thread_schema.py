@@ -183,7 +183,8 @@ class ThreadSyncRun(SQLModel, table=True):
 
 
 class ThreadState(SQLModel, table=True):
-    """One row: the thread's version (bumped by every commit) and the incremental watermark."""
+    """One row: the thread's version (bumped by every commit that brought something) and the
+    incremental watermark."""
 
     __tablename__ = "thread_state"
     id: int = Field(default=1, primary_key=True)

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from sqlmodel import Session, SQLModel
 from domain.messages import SyncOutcome
 from domain.thread_index import BomGraph
 from domain.thread_tables import ThreadTables
+from store import thread_cache
 from store.thread_load import load_tables
 from store.thread_rows import CHILDREN, doc_rows
 from store.thread_schema import (
@@ -170,7 +172,8 @@ class ThreadStore:
                 for table, table_rows in rows.items():
                     _upsert(session, table, table_rows)
             state = session.get(ThreadState, 1) or ThreadState(id=1)
-            state.version += 1
+            if full or staged:  # nothing fetched: same thread, same version, index kept
+                state.version += 1
             state.watermark = run.started_at
             if full:
                 state.full_synced_at = _now()
@@ -291,10 +294,13 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 class IndexCache:
-    """The committed thread's index, rebuilt only when the thread's version moves."""
+    """The committed thread's index, rebuilt only when the thread's version moves. With `home`,
+    each version's columns are also kept on disk (store/thread_cache.py): a new process reads
+    them from there instead of the database."""
 
-    def __init__(self, store: ThreadStore) -> None:
+    def __init__(self, store: ThreadStore, home: Path | None = None) -> None:
         self.store = store
+        self.home = home
         self._current: tuple[int, Any] | None = None
         self._lock = threading.Lock()
 
@@ -304,6 +310,10 @@ class IndexCache:
         with self._lock:
             version = self.store.state().version
             if self._current is None or self._current[0] != version:
-                version, tables = self.store.load()
+                tables = thread_cache.load(self.home, version) if self.home else None
+                if tables is None:
+                    version, tables = self.store.load()
+                    if self.home and version:
+                        thread_cache.save(self.home, version, tables)
                 self._current = (version, ThreadIndex(tables))
             return self._current

@@ -345,3 +345,41 @@ def test_the_outbox_takes_a_notice_once_and_marks_it_sent(tmp_path) -> None:
     assert sent.status == "sent" and sent.sent_at is not None
     assert notifications(engine, status="pending") == []
     assert mark_sent(engine, "nope") is None
+
+
+def test_an_incremental_sync_that_brings_nothing_keeps_the_version_and_the_index(
+    engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
+    """Issue 9: nothing fetched -> no version bump (the index stays); each version's columns
+    persist on disk, and a new process reads them there, not from the database."""
+    from store import thread_cache
+    from store.thread_store import IndexCache
+
+    store = ThreadStore(engine)
+    sync_id, _ = store.begin("full")
+    _stage_demo(store, sync_id)
+    version = store.commit(sync_id).version
+    watermark = store.state().watermark
+    first = IndexCache(store, tmp_path)
+    built_version, index = first.current()
+    assert built_version == version and (tmp_path / "thread-cache" / f"v{version}").is_dir()
+
+    sync_id, since = store.begin("incremental")
+    assert since == watermark
+    assert store.commit(sync_id).version == version  # nothing staged: same thread
+    assert store.state().watermark > watermark  # but fetched up to now
+    assert first.current()[1] is index  # not rebuilt
+
+    # a new process: the columns come from the cache, the database's rows are not read
+    monkeypatch.setattr(ThreadStore, "load", lambda self: pytest.fail("read the database"))
+    cold_version, cold = IndexCache(store, tmp_path).current()
+    reference = from_snapshot(build_demo_thread())
+    assert cold_version == version and cold.t.counts() == reference.counts()
+    assert (
+        assess("ECO-T", bracket_request(), cold).counts()
+        == assess("ECO-T", bracket_request(), ThreadIndex(reference)).counts()
+    )
+    # a damaged cache is ignored (the database is the truth)
+    for path in (tmp_path / "thread-cache" / f"v{version}").glob("parts.number.*"):
+        path.unlink()
+    assert thread_cache.load(tmp_path, version) is None
