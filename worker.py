@@ -1,13 +1,17 @@
 """The changeflow worker: `python worker.py` serves the central queue (workflows, PLM, ERP, store);
-`python worker.py --plant DET` serves only plant DET's systems (MES, QMS) from inside the plant;
-`python worker.py --all-plants` serves both, as the embedded stack does."""
+`python worker.py --plant DET` serves only plant DET's systems (MES, QMS) from inside the plant,
+as production runs them and as the embedded stack does (one process per plant);
+`python worker.py --all-plants` serves both in one process. The sticky workflow cache and the
+activity concurrency come from the settings (docs/operations.md)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -34,6 +38,7 @@ def build_workers(
 ) -> list[Worker]:
     """Workers for the central queue and/or the given plants' queues."""
     deps = deps or ActivityDeps.from_settings(settings)
+    limits = {"max_concurrent_activities": settings.worker_max_concurrent_activities}
     workers = []
     if central:
         workers.append(
@@ -42,6 +47,8 @@ def build_workers(
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
                 activities=central_activities(deps),
+                max_cached_workflows=settings.worker_max_cached_workflows,
+                **limits,
             )
         )
     for plant in plants:
@@ -50,12 +57,13 @@ def build_workers(
                 client,
                 task_queue=plant_queue(settings.task_queue, plant),
                 activities=plant_activities(deps),
+                **limits,
             )
         )
     return workers
 
 
-async def run(plant: str | None, all_plants: bool) -> None:
+async def run(plant: str | None, all_plants: bool, ready_file: str | None = None) -> None:
     configure_logging()
     configure_tracing("changeflow-worker")
     settings = load_settings()
@@ -82,6 +90,8 @@ async def run(plant: str | None, all_plants: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", queues=[w.task_queue for w in workers])
     async with _all(workers):
+        if ready_file:  # the embedded stack waits for this before it goes on
+            Path(ready_file).write_text(str(os.getpid()))
         await stop.wait()
     log.info("worker stopped")
 
@@ -110,8 +120,9 @@ def main() -> None:
         action="store_true",
         help="serve the central queue and every configured plant's queue",
     )
+    parser.add_argument("--ready-file", help="written with the pid once the workers poll")
     args = parser.parse_args()
-    asyncio.run(run(args.plant, args.all_plants))
+    asyncio.run(run(args.plant, args.all_plants, args.ready_file))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,15 @@ class Settings(BaseModel):
         ge=1,
         description="A plan with more tasks than this stays in the store and runs in batches.",
     )
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="Workflows a worker keeps in memory between tasks (Temporal's sticky cache); "
+        "a change evicted from it is replayed from history on its next task.",
+    )
+    worker_max_concurrent_activities: int = Field(
+        default=100, ge=1, description="Activities one worker process runs at once."
+    )
     approvals: ApprovalPolicy = Field(
         default_factory=default_policy, description="[approvals] rules, groups and deadlines."
     )
@@ -108,6 +117,8 @@ ENV_OVERRIDES = {
     "CHANGEFLOW_LARGE_PLAN": "large_plan",
     "CHANGEFLOW_THREAD_FRESH_SECONDS": "thread_fresh_seconds",
     "CHANGEFLOW_TEMPORAL_RETENTION_DAYS": "temporal_retention_days",
+    "CHANGEFLOW_WORKER_MAX_CACHED_WORKFLOWS": "worker_max_cached_workflows",
+    "CHANGEFLOW_WORKER_MAX_CONCURRENT_ACTIVITIES": "worker_max_concurrent_activities",
 }
 
 

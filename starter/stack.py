@@ -58,6 +58,7 @@ class Service:
     log_path: Path | None = None
     restarts: list[float] = field(default_factory=list)
     prepare: Callable[[], None] | None = None  # before the first launch
+    prepare_on_restart: bool = False  # and before each restart
     ready: Callable[[], None] | None = None  # once first healthy
 
 
@@ -132,7 +133,12 @@ class Stack:
                 busy=(sim.hostname or "127.0.0.1", sim.port or 8100),
             ),
             *[self._tryton(plant, i) for i, plant in enumerate(sorted(self.erp))],
-            Service("worker", [py, "-m", "worker", "--all-plants"], lambda: True),
+            # the central queue and each plant's queue in processes of their own, as in production
+            self._worker("worker", []),
+            *[
+                self._worker(f"worker-{code}", ["--plant", code])
+                for code in self.settings.plant_codes()
+            ],
             Service(
                 "api",
                 [
@@ -152,6 +158,29 @@ class Stack:
                 busy=(api.hostname or "127.0.0.1", api.port or 8000),
             ),
         ]
+
+    def _worker(self, name: str, args: list[str]) -> Service:
+        """A worker process, healthy once it has written its pid to its ready file (its
+        workers poll)."""
+        ready = self.settings.home / "run" / f"{name}.ready"
+        service = Service(
+            name, [sys.executable, "-m", "worker", *args, "--ready-file", str(ready)], lambda: False
+        )
+
+        def polling() -> bool:
+            proc = service.process
+            try:
+                return proc is not None and ready.read_text() == str(proc.pid)
+            except OSError:
+                return False
+
+        def prepare() -> None:
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.unlink(missing_ok=True)
+
+        service.healthy, service.prepare = polling, prepare
+        service.prepare_on_restart = True  # its stale ready file goes before it restarts
+        return service
 
     def _tryton(self, plant: str, index: int) -> Service:
         """A plant's ERP on a local Tryton (`--erp MTY=tryton`): its database made from the
@@ -257,6 +286,8 @@ class Stack:
             progress(
                 f"{service.name} stopped ({how}); restarting it (restart {len(service.restarts)})"
             )
+            if service.prepare and service.prepare_on_restart:
+                service.prepare()
             self._launch(service)
             self._wait(service, timeout)
             progress(f"{service.name} is up again")
