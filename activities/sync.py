@@ -79,11 +79,15 @@ class SyncActivities:
                 page = await connector.page(
                     source.kind, after=cursor, since=inp.since, limit=PAGE_SIZE
                 )
-                docs = [item.model_dump(mode="json") for item in page.items]
-                await asyncio.to_thread(
-                    self.store.stage, inp.sync_id, source.kind, source.plant or "", docs
-                )
-                count += len(docs)
+                if page.items:  # staged as the page's JSON, one row, serialized in Rust
+                    await asyncio.to_thread(
+                        self.store.stage_json,
+                        inp.sync_id,
+                        source.kind,
+                        source.plant or "",
+                        page.model_dump_json(include={"items"}),
+                    )
+                count += len(page.items)
                 cursor = page.next_cursor
                 activity.heartbeat(cursor, count)
                 if not cursor:

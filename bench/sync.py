@@ -4,7 +4,8 @@ measured in the same run.
     python -m bench.sync [--parts 300000]
 
 The simulator is seeded with the generated factory (5 plants; `--parts 300000` is the large
-factory). Then, on one dev server with the real worker (tests/e2e.py's stack):
+factory). Then, on one dev server with the real worker, the simulator and the worker each in a
+process of their own as in `changeflow up` (tests/e2e.py's stack):
 - full sync: ThreadSyncWorkflow(full), wall time, against a bare INSERT of the same rows into
   the same tables of an empty database (one executemany per table: the floor of writing them);
 - incremental sync with nothing changed: wall time, and whether the thread's version moved;
@@ -89,7 +90,8 @@ async def main(parts: int) -> dict[str, Any]:
     start = time.perf_counter()
     SimStore(tmp / "sim.db").load(tables_rows(dataset(str(parts))))
     print(f"simulator seeded with {parts} parts in {time.perf_counter() - start:.0f} s")
-    async with running_stack(tmp) as stack:
+    # as `changeflow up` runs them: the simulator and the worker in processes of their own
+    async with running_stack(tmp, worker_process=True, sim_process=True) as stack:
         load_before = load_average()
         full_s, full = await sync(stack, "full")
         assert full.status == "committed", full.error

@@ -7,6 +7,7 @@ changed. A refused or failed commit leaves the previous thread as it was.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import uuid
@@ -34,6 +35,7 @@ from store.thread_schema import (
     ThreadMbom,
     ThreadOperation,
     ThreadPart,
+    ThreadPlant,
     ThreadStage,
     ThreadState,
     ThreadSyncRun,
@@ -52,8 +54,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.cache
 def _pk(table: type[SQLModel]) -> list[str]:
     return [c.name for c in table.__table__.primary_key.columns]
+
+
+def _insert_all(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Plain INSERT of many rows through the driver's executemany (no per-row statement
+    compilation): the bulk path of a full sync."""
+    if not rows:
+        return
+    columns = list(table.__table__.columns)
+    defaults = [
+        c.default.arg if c.default is not None and c.default.is_scalar else None for c in columns
+    ]
+    names = [c.name for c in columns]
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join('"' + n + '"' for n in names)
+    marks = ", ".join([mark] * len(names))
+    sql = f"INSERT INTO {table.__tablename__} ({quoted}) VALUES ({marks})"
+    values = [tuple(r.get(n, d) for n, d in zip(names, defaults, strict=True)) for r in rows]
+    connection = session.connection()
+    for start in range(0, len(values), 20_000):
+        connection.exec_driver_sql(sql, values[start : start + 20_000])
 
 
 def _upsert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
@@ -99,23 +122,21 @@ class ThreadStore:
         return sync_id, since
 
     def stage(self, sync_id: str, kind: str, plant: str, docs: list[dict[str, Any]]) -> int:
+        """Stage fetched documents (one row for them all) until the run's commit."""
         if not docs:
             return 0
+        self.stage_json(sync_id, kind, plant, json.dumps(docs, default=str))
+        return len(docs)
+
+    def stage_json(self, sync_id: str, kind: str, plant: str, page: str | bytes) -> None:
+        """Stage one page as JSON: a list of documents or a listing's `{"items": [...]}`."""
+        text = page.decode() if isinstance(page, bytes) else page
         with Session(self.engine) as session:
             session.execute(
                 ThreadStage.__table__.insert(),
-                [
-                    {
-                        "sync_id": sync_id,
-                        "kind": kind,
-                        "plant": plant,
-                        "doc": json.dumps(d, default=str),
-                    }
-                    for d in docs
-                ],
+                [{"sync_id": sync_id, "kind": kind, "plant": plant, "doc": text}],
             )
             session.commit()
-        return len(docs)
 
     def run(self, sync_id: str) -> ThreadSyncRun:
         with Session(self.engine) as session:
@@ -136,7 +157,13 @@ class ThreadStore:
                 .where(ThreadStage.sync_id == sync_id)
                 .order_by(ThreadStage.id)
             ):
-                staged[kind].append(json.loads(doc))
+                value = json.loads(doc)
+                if isinstance(value, dict) and "items" in value:
+                    staged[kind].extend(value["items"])  # a page
+                elif isinstance(value, list):
+                    staged[kind].extend(value)
+                else:
+                    staged[kind].append(value)  # one document (staged before pages were)
         by_key: dict[type[SQLModel], dict[tuple, dict[str, Any]]] = defaultdict(dict)
         for kind, docs in staged.items():
             for doc in docs:
@@ -152,13 +179,13 @@ class ThreadStore:
             raise
         warnings = self._dangling(rows, full)
         counts = {t.__tablename__: len(r) for t, r in rows.items()}
+        news = full or self._brings_news(staged)
         with Session(self.engine) as session, session.begin():
             if full:
                 for table in reversed(LIVE_TABLES):
                     session.execute(delete(table))
                 for table, table_rows in rows.items():
-                    for start in range(0, len(table_rows), 5000):
-                        session.execute(table.__table__.insert(), table_rows[start : start + 5000])
+                    _insert_all(session, table, table_rows)
             else:
                 for kind, (child, key) in CHILDREN.items():
                     parents = {(d["plant"], d["id"]) for d in staged.get(kind, [])}
@@ -172,8 +199,8 @@ class ThreadStore:
                 for table, table_rows in rows.items():
                     _upsert(session, table, table_rows)
             state = session.get(ThreadState, 1) or ThreadState(id=1)
-            if full or staged:  # nothing fetched: same thread, same version, index kept
-                state.version += 1
+            if news:
+                state.version += 1  # else: same thread, same version, the index is kept
             state.watermark = run.started_at
             if full:
                 state.full_synced_at = _now()
@@ -182,6 +209,16 @@ class ThreadStore:
             version = state.version
         self._finish(sync_id, "committed", version=version, counts=counts, warnings=warnings)
         return self.report(sync_id)
+
+    def _brings_news(self, staged: dict[str, list[dict[str, Any]]]) -> bool:
+        """Whether an incremental sync brought anything: a changed object, or other plants
+        (the plants are staged by every run, from the configuration)."""
+        if any(docs for kind, docs in staged.items() if kind != "plant"):
+            return True
+        with Session(self.engine) as session:
+            known = set(session.execute(select(ThreadPlant.code, ThreadPlant.name)).all())
+        staged_plants = {(d["code"], d.get("name", "")) for d in staged.get("plant", [])}
+        return not staged_plants <= {tuple(k) for k in known}
 
     def fail(self, sync_id: str, error: str) -> None:
         self._finish(sync_id, "failed", error=error)

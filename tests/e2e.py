@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -85,6 +86,38 @@ class WorkerProcess:
                 self.process.kill()
 
 
+class SimProcess:
+    """The simulator as its own process (`python -m connectors.sim`), as `changeflow up` runs
+    it; `url`, `start`, `stop` like ServerThread."""
+
+    def __init__(self, db: Path, port: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.argv = [sys.executable, "-m", "connectors.sim", "--db", str(db), "--port", str(port)]
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                self.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        for _ in range(600):
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the simulator exited; see {self.log}")
+            time.sleep(0.1)
+        raise RuntimeError("the simulator did not start in 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
 @dataclass
 class Stack:
     api: httpx.AsyncClient  # authenticated as the auditor unless a request says otherwise
@@ -129,12 +162,17 @@ APPROVERS = {
 
 @asynccontextmanager
 async def running_stack(
-    tmp: Path, *, worker_process: bool = False, **overrides: object
+    tmp: Path, *, worker_process: bool = False, sim_process: bool = False, **overrides: object
 ) -> AsyncIterator[Stack]:
-    """The stack; with `worker_process`, the worker runs as its own process (Stack.worker)."""
+    """The stack; with `worker_process`, the worker runs as its own process (Stack.worker);
+    with `sim_process`, so does the simulator (as in `changeflow up`)."""
     env = await start_dev_server()
-    sim = ServerThread(create_sim(tmp / "sim.db"), free_port())
-    sim.start()
+    if sim_process:
+        sim: ServerThread | SimProcess = SimProcess(tmp / "sim.db", free_port(), tmp / "sim.log")
+        await asyncio.to_thread(sim.start)
+    else:
+        sim = ServerThread(create_sim(tmp / "sim.db"), free_port())
+        sim.start()
     settings = Settings(
         home=tmp,
         database_url=f"sqlite:///{tmp / 'changeflow.db'}",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -234,15 +234,15 @@ def create_app(
         after: str | None = None,
         limit: int = Query(1000, ge=1, le=10000),
         updated_since: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         kind = LISTS.get((system, collection))
         if kind is None:
             raise HTTPException(404, f"{system.upper()} has no collection '{collection}'")
         need_plant(plant)
-        items, cursor = store.page(
+        body = store.page_json(
             system.upper(), plant, kind, after=after, limit=limit, updated_since=updated_since
         )
-        return {"items": items, "next_cursor": cursor}
+        return Response(body, media_type="application/json")
 
     # -- ERP writes --------------------------------------------------------------------------
     @app.post("/erp/{plant}/mbom/component-revision")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi import FastAPI, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -31,11 +31,11 @@ def add_plm_routes(app: FastAPI, store: SimStore, write: Callable[..., dict[str,
         after: str | None = None,
         limit: int = Query(1000, ge=1, le=10000),
         updated_since: datetime | None = None,
-    ) -> dict[str, Any]:
-        items, cursor = store.page(
+    ) -> Response:
+        body = store.page_json(
             "PLM", "", "part", after=after, limit=limit, updated_since=updated_since
         )
-        return {"items": items, "next_cursor": cursor}
+        return Response(body, media_type="application/json")
 
     @app.get("/plm/parts/{number}")
     def get_part(number: str) -> dict[str, Any]:
@@ -49,11 +49,11 @@ def add_plm_routes(app: FastAPI, store: SimStore, write: Callable[..., dict[str,
         after: str | None = None,
         limit: int = Query(1000, ge=1, le=10000),
         updated_since: datetime | None = None,
-    ) -> dict[str, Any]:
-        items, cursor = store.page(
+    ) -> Response:
+        body = store.page_json(
             "PLM", "", "ebom_line", after=after, limit=limit, updated_since=updated_since
         )
-        return {"items": items, "next_cursor": cursor}
+        return Response(body, media_type="application/json")
 
     @app.post("/plm/parts/{number}/revisions")
     def release_revision(

@@ -107,6 +107,29 @@ class SimStore:
         updated_since: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of documents in key order; the cursor for the next page or None."""
+        raw, cursor = self.page_raw(
+            system, plant, kind, after=after, limit=limit, updated_since=updated_since
+        )
+        return [json.loads(data) for data in raw], cursor
+
+    def page_json(self, system: str, plant: str, kind: str, **query: Any) -> bytes:
+        """One page as the JSON body of a listing (`{"items": [...], "next_cursor": ...}`),
+        the stored documents spliced in as they are: nothing parsed, nothing re-encoded."""
+        raw, cursor = self.page_raw(system, plant, kind, **query)
+        return (
+            '{"items":[' + ",".join(raw) + '],"next_cursor":' + json.dumps(cursor) + "}"
+        ).encode()
+
+    def page_raw(
+        self,
+        system: str,
+        plant: str,
+        kind: str,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        updated_since: datetime | None = None,
+    ) -> tuple[list[str], str | None]:
         with Session(self.engine) as session:
             query = select(SimObject.key, SimObject.data).where(
                 SimObject.system == system, SimObject.plant == plant, SimObject.kind == kind
@@ -118,8 +141,7 @@ class SimStore:
             rows = session.exec(query.order_by(SimObject.key).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [json.loads(data) for _key, data in rows]
-        return items, (rows[-1][0] if more else None)
+        return [data for _key, data in rows], (rows[-1][0] if more else None)
 
     def all_docs(self, system: str, plant: str, kind: str) -> list[dict[str, Any]]:
         with Session(self.engine) as session:
