@@ -35,8 +35,10 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         rollout.apply_task,
         rollout.compensate_task,
         rollout.verify_task,
+        rollout.verify_tasks,
         sync.begin,
         sync.fetch,
+        sync.fetch_group,
         sync.commit,
         sync.fail,
     ]
@@ -44,4 +46,11 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
 
 def plant_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
     rollout, sync = RolloutActivities(deps), SyncActivities(deps)
-    return [rollout.apply_task, rollout.compensate_task, rollout.verify_task, sync.fetch]
+    return [
+        rollout.apply_task,
+        rollout.compensate_task,
+        rollout.verify_task,
+        rollout.verify_tasks,
+        sync.fetch,
+        sync.fetch_group,
+    ]

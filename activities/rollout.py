@@ -4,6 +4,8 @@ so a lost worker's task is retried within the heartbeat timeout."""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
 
 from activities.actions.base import ActionContext
@@ -11,8 +13,8 @@ from activities.actions.registry import handler_for
 from activities.deps import ActivityDeps
 from activities.failures import connector_failure
 from activities.heartbeat import heartbeating
-from connectors.errors import ConnectorError
-from domain.messages import TaskInput, TaskResult, VerifyResult
+from connectors.errors import ConnectorError, RejectedConnectorError
+from domain.messages import TaskInput, TaskResult, VerifyResult, VerifyTasks
 from infra.logs import get_logger
 
 
@@ -49,6 +51,24 @@ class RolloutActivities:
             raise connector_failure(exc) from exc
         get_logger(change_id=inp.change_id, task_id=inp.task.id).info("task compensated")
         return result
+
+    @activity.defn(name="verify_tasks")
+    async def verify_tasks(self, inp: VerifyTasks) -> list[VerifyResult]:
+        """Read back several tasks at once (one queue's): a refused read-back fails that task's
+        verification; a transient error retries the whole read, which writes nothing."""
+
+        async def one(task) -> VerifyResult:
+            ctx = ActionContext(change_id=inp.change_id, task=task, connectors=self.deps.connectors)
+            try:
+                return await handler_for(task.action).read_back(ctx)
+            except RejectedConnectorError as exc:
+                return VerifyResult(task_id=task.id, ok=False, detail=f"could not read back: {exc}")
+
+        try:
+            async with heartbeating():
+                return list(await asyncio.gather(*(one(task) for task in inp.tasks)))
+        except ConnectorError as exc:
+            raise connector_failure(exc) from exc
 
     @activity.defn(name="verify_task")
     async def verify_task(self, inp: TaskInput) -> VerifyResult:

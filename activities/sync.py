@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -13,7 +14,15 @@ from activities.deps import ActivityDeps
 from activities.failures import connector_failure
 from connectors.errors import ConnectorError
 from connectors.registry import Connectors
-from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest, SyncSource
+from domain.messages import (
+    SyncFetch,
+    SyncFetched,
+    SyncFetchGroup,
+    SyncOutcome,
+    SyncPlan,
+    SyncRequest,
+    SyncSource,
+)
 from infra.logs import get_logger
 from store.audit import last_write_at
 from store.thread_store import CyclicBomError, ThreadStore
@@ -69,32 +78,68 @@ class SyncActivities:
     @activity.defn(name="thread_sync_fetch")
     async def fetch(self, inp: SyncFetch) -> SyncFetched:
         """Every page of one collection into staging; a retry resumes after the last page."""
-        source = inp.source
-        connector = self.deps.connectors.for_system(source.system, source.plant)
         details = activity.info().heartbeat_details
         cursor: str | None = details[0] if details else None
         count = int(details[1]) if details else 0
         try:
-            while True:
-                page = await connector.page(
-                    source.kind, after=cursor, since=inp.since, limit=PAGE_SIZE
-                )
-                if page.items:  # staged as the page's JSON, one row, serialized in Rust
-                    await asyncio.to_thread(
-                        self.store.stage_json,
-                        inp.sync_id,
-                        source.kind,
-                        source.plant or "",
-                        page.model_dump_json(include={"items"}),
-                    )
-                count += len(page.items)
-                cursor = page.next_cursor
-                activity.heartbeat(cursor, count)
-                if not cursor:
-                    break
+            return await self._fetch(
+                inp.sync_id, inp.source, inp.since, cursor, count, activity.heartbeat
+            )
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
-        return SyncFetched(kind=source.kind, plant=source.plant, count=count)
+
+    @activity.defn(name="thread_sync_fetch_group")
+    async def fetch_group(self, inp: SyncFetchGroup) -> list[SyncFetched]:
+        """Every collection of one queue, fetched concurrently in one activity; the heartbeat
+        holds each collection's cursor, so a retry resumes each where it stopped."""
+        details = activity.info().heartbeat_details
+        progress: dict[str, list] = dict(details[0]) if details else {}
+
+        def key(source: SyncSource) -> str:
+            return f"{source.system}|{source.plant or ''}|{source.kind}"
+
+        async def one(source: SyncSource) -> SyncFetched:
+            cursor, count, done = progress.get(key(source), [None, 0, False])
+            if done:
+                return SyncFetched(kind=source.kind, plant=source.plant, count=count)
+
+            def beat(cursor: str | None, count: int) -> None:
+                progress[key(source)] = [cursor, count, cursor is None]
+                activity.heartbeat(progress)
+
+            return await self._fetch(inp.sync_id, source, inp.since, cursor, count, beat)
+
+        try:
+            return list(await asyncio.gather(*(one(s) for s in inp.sources)))
+        except ConnectorError as exc:
+            raise connector_failure(exc) from exc
+
+    async def _fetch(
+        self,
+        sync_id: str,
+        source: SyncSource,
+        since: datetime | None,
+        cursor: str | None,
+        count: int,
+        beat: Callable[[str | None, int], None],
+    ) -> SyncFetched:
+        """Pages of one collection from `cursor` on into staging, `beat` after each page."""
+        connector = self.deps.connectors.for_system(source.system, source.plant)
+        while True:
+            page = await connector.page(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
+            if page.items:  # staged as the page's JSON, one row, serialized in Rust
+                await asyncio.to_thread(
+                    self.store.stage_json,
+                    sync_id,
+                    source.kind,
+                    source.plant or "",
+                    page.model_dump_json(include={"items"}),
+                )
+            count += len(page.items)
+            cursor = page.next_cursor
+            beat(cursor, count)
+            if not cursor:
+                return SyncFetched(kind=source.kind, plant=source.plant, count=count)
 
     @activity.defn(name="thread_sync_commit")
     async def commit(self, sync_id: str) -> SyncOutcome:

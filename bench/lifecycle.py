@@ -2,14 +2,17 @@
 
     python -m bench.lifecycle [--n 6] [--rounds 2] [--k 40]
 
-On one dev server, with the real worker, simulator and API (`tests/e2e.py`'s stack, all in this
-process): each round submits N part revisions at once through the API, approves each through
-the API's own signed-decision path as soon as it awaits approval, and waits for all to close;
-then N bare workflows with the same activities in the same waves (one per task of the change's
-plan, plus sync, assessment and read-backs, all no-ops) and one Update in place of the
-approvals. Rounds alternate (A B A B). Then K changes are left waiting for approval to measure
-memory per waiting change, and approvals sent to some of them measure approval -> next
-activity. Everything is printed as a ratio to bare; the last line is one JSON object.
+On one dev server, with the real worker, simulator and API (`tests/e2e.py`'s stack; the worker
+and the simulator in processes of their own, as `changeflow up` runs them): each round submits
+N part revisions at once through the API, approves each through the API's own signed-decision
+path as soon as it awaits approval, and waits for all to close; then N bare workflows with the
+same activities in the same waves, no-ops (each the shape of one of those changes, read from its
+history: per workflow task the activities it scheduled, its child workflows as concurrent
+branches) and one Update in place of the approvals. Rounds alternate (A B A B). Then K changes
+are left waiting for approval to measure memory per waiting change (the worker process's RSS
+against the bare worker's), and approvals sent to some of them measure approval -> next
+activity. CPU counts every process of a side (ours: worker, simulator and this one).
+Everything is printed as a ratio to bare; the last line is one JSON object.
 Targets (issue 9): throughput >= 0.8x bare, p50 <= 1.25x, memory per waiting change <= 1.2x,
 approval -> next activity p99 <= 200 ms.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -44,9 +48,14 @@ async def noop(step: str) -> str:
     return step
 
 
+Shape = list[list]  # steps; a step: [activities, [branch, ...]], a branch: a list of wave sizes
+
+
 @workflow.defn(sandboxed=False)
 class BareWorkflow:
-    """The same waves of activities as a change, doing nothing, and one Update as approval."""
+    """A change's shape with no-op activities: per step of the change's workflow, as many
+    activities as it scheduled in that workflow task, with its child workflows as concurrent
+    branches of sequential waves; one Update in place of the approvals, where it waited."""
 
     def __init__(self) -> None:
         self.approved = False
@@ -56,21 +65,54 @@ class BareWorkflow:
         self.approved = True
 
     @workflow.run
-    async def run(self, waves: list[int]) -> int:
+    async def run(self, shape: Shape, approval_step: int) -> int:
         opts = {"start_to_close_timeout": timedelta(seconds=30)}
-        await workflow.execute_activity("bench_noop", "sync", **opts)
-        await workflow.execute_activity("bench_noop", "assess", **opts)
-        await workflow.wait_condition(lambda: self.approved)
         done = 0
-        for size in waves:
+
+        async def wave(size: int) -> None:
             await asyncio.gather(
-                *(workflow.execute_activity("bench_noop", f"task{i}", **opts) for i in range(size))
+                *(workflow.execute_activity("bench_noop", f"a{i}", **opts) for i in range(size))
             )
-            done += size
-        await asyncio.gather(
-            *(workflow.execute_activity("bench_noop", f"verify{i}", **opts) for i in range(done))
-        )
+
+        async def branch(sizes: list[int]) -> None:
+            for size in sizes:
+                await wave(size)
+
+        for number, (activities, branches) in enumerate(shape):
+            if number == approval_step:
+                await workflow.wait_condition(lambda: self.approved)
+            await asyncio.gather(wave(activities), *(branch(b) for b in branches))
+            done += activities + sum(sum(b) for b in branches)
         return done
+
+
+async def shape_of(client: Client, change_id: str) -> tuple[Shape, int]:
+    """The change's activities in the waves it ran them: the parent's workflow tasks in order,
+    each with its activities and the child workflows it started (their own waves)."""
+    history = await client.get_workflow_handle(change_id).fetch_history()
+    steps: dict[int, list] = {}
+    approval_step = 0
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            steps.setdefault(task, [0, []])[0] += 1
+        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            attrs = event.start_child_workflow_execution_initiated_event_attributes
+            child = await child_waves(client, attrs.workflow_id)
+            steps.setdefault(attrs.workflow_task_completed_event_id, [0, []])[1].append(child)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            approval_step = approval_step or len(steps)
+    return [steps[k] for k in sorted(steps)], approval_step
+
+
+async def child_waves(client: Client, workflow_id: str) -> list[int]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    waves: dict[int, int] = {}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            waves[task] = waves.get(task, 0) + 1
+    return [waves[k] for k in sorted(waves)]
 
 
 @dataclass
@@ -91,9 +133,19 @@ class Side:
         return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def rss_bytes() -> int:
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
+def rss_bytes(pid: int | str = "self") -> int:
+    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     return pages * 4096
+
+
+def cpu_seconds(pids: list[int | str]) -> float:
+    """User + system CPU of these processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 async def history_cost(client: Client, workflow_ids: list[str]) -> tuple[int, int, int]:
@@ -164,20 +216,24 @@ async def one_change(stack: Stack, body: dict[str, Any]) -> tuple[str, float]:
     return change_id, time.perf_counter() - start
 
 
-async def one_bare(client: Client, queue: str, waves: list[int]) -> tuple[str, float]:
+async def one_bare(client: Client, queue: str, shape: tuple[Shape, int]) -> tuple[str, float]:
     start = time.perf_counter()
     wid = f"bare-{uuid.uuid4().hex[:10]}"
-    handle = await client.start_workflow(BareWorkflow.run, waves, id=wid, task_queue=queue)
+    handle = await client.start_workflow(
+        BareWorkflow.run, args=list(shape), id=wid, task_queue=queue
+    )
     await handle.execute_update(BareWorkflow.approve)
     await handle.result()
     return wid, time.perf_counter() - start
 
 
-async def round_of(side: Side, runs: list, client: Client, children: bool) -> None:
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+async def round_of(
+    side: Side, runs: list, client: Client, children: bool, pids: list[int | str]
+) -> list[str]:
+    cpu0, wall0 = cpu_seconds(pids), time.perf_counter()
     results = await asyncio.gather(*runs)
     side.walls.append(time.perf_counter() - wall0)
-    side.cpu.append((time.process_time() - cpu0) / len(results))
+    side.cpu.append((cpu_seconds(pids) - cpu0) / len(results))
     side.n += len(results)
     for wid, latency in results:
         side.latencies.append(latency)
@@ -193,21 +249,26 @@ async def round_of(side: Side, runs: list, client: Client, children: bool) -> No
         side.events.append(events)
         side.bytes.append(size)
         side.activities.append(acts)
+    return [wid for wid, _latency in results]
 
 
-async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any], waves):
-    """RSS per waiting change and per waiting bare workflow; the changes are returned."""
-    base = rss_bytes()
+async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any], shape):
+    """RSS per waiting change (the worker's process) and per waiting bare workflow (this one,
+    where the bare worker runs); the changes are returned."""
+    worker = stack.worker.process.pid
+    base = rss_bytes(worker)
     ids = [await stack.submit(body) for _ in range(k)]
     for change_id in ids:
         await poll(stack, change_id, "awaiting_approval", timeout=120)
-    ours = (rss_bytes() - base) / k
+    ours = (rss_bytes(worker) - base) / k
     base = rss_bytes()
     bare = []
     for _ in range(k):
         wid = f"bare-wait-{uuid.uuid4().hex[:10]}"
         bare.append(
-            await stack.client.start_workflow(BareWorkflow.run, waves, id=wid, task_queue=queue)
+            await stack.client.start_workflow(
+                BareWorkflow.run, args=list(shape), id=wid, task_queue=queue
+            )
         )
     await asyncio.sleep(2)
     theirs = max(rss_bytes() - base, 1) / k
@@ -246,7 +307,8 @@ async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[f
 
 async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cf-bench-"))
-    async with running_stack(tmp) as stack:
+    # as `changeflow up` runs them: the simulator and the worker in processes of their own
+    async with running_stack(tmp, worker_process=True, sim_process=True) as stack:
         queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
         async with Worker(
             stack.client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]
@@ -264,19 +326,26 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                 n = max(1, (len(pool) - 1) // rounds)
                 print(f"only {len(pool)} part revisions plan cleanly: {n} changes per round")
             ours, bare = Side(), Side()
+            shapes: list[tuple[Shape, int]] = []
             for r in range(rounds):
                 batch = pool[r * n : (r + 1) * n]
-                await round_of(
-                    ours, [one_change(stack, c["body"]) for c in batch], stack.client, True
+                ids = await round_of(
+                    ours,
+                    [one_change(stack, c["body"]) for c in batch],
+                    stack.client,
+                    True,
+                    [stack.worker.process.pid, stack.sim_pid, "self"],
                 )
+                shapes = [await shape_of(stack.client, change_id) for change_id in ids]
                 await round_of(
                     bare,
-                    [one_bare(stack.client, queue, c["waves"]) for c in batch],
+                    [one_bare(stack.client, queue, shape) for shape in shapes],
                     stack.client,
                     False,
+                    ["self"],
                 )
             waiting, mem_ours, mem_bare = await waiting_memory(
-                stack, queue, k, pool[-1]["body"], pool[-1]["waves"]
+                stack, queue, k, pool[-1]["body"], shapes[0]
             )
             latencies = await approval_latency(stack, waiting, min(k, 20))
     p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))]
@@ -327,7 +396,7 @@ def report(result: dict[str, Any]) -> None:
     )
     print(
         f"CPU            {r['cpu_s_per_change']:.3f} s per change vs {r['cpu_s_per_bare']:.3f} "
-        "(this process: API, simulator, workers and driver)"
+        "(ours: worker, simulator, API and driver; bare: its worker and the driver)"
     )
     print(
         f"memory waiting {r['memory_per_waiting_bytes'] / 1024:.0f} KB per change vs "

@@ -61,6 +61,13 @@ class TaskInput(BaseModel):
     task: RolloutTask
 
 
+class VerifyTasks(BaseModel):
+    """Read back several tasks of one queue (a plant's, or the central one) in one activity."""
+
+    change_id: str
+    tasks: list[RolloutTask]
+
+
 class TaskResult(BaseModel):
     task_id: str
     replayed: bool = False
@@ -164,6 +171,15 @@ class SyncPlan(BaseModel):
 class SyncFetch(BaseModel):
     sync_id: str
     source: SyncSource
+    since: datetime | None = None
+
+
+class SyncFetchGroup(BaseModel):
+    """Every collection one queue reaches (the central systems, or one plant's), fetched in one
+    activity."""
+
+    sync_id: str
+    sources: list[SyncSource]
     since: datetime | None = None
 
 

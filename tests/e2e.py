@@ -126,6 +126,7 @@ class Stack:
     settings: Settings
     client: Client
     worker: WorkerProcess | None = None
+    sim_pid: int | str = "self"  # the simulator's process (this one unless sim_process)
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -203,6 +204,7 @@ async def running_stack(
                 settings=settings,
                 client=env.client,
                 worker=process,
+                sim_pid=sim.process.pid if isinstance(sim, SimProcess) else "self",
             )
     finally:
         if process:

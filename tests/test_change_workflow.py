@@ -43,12 +43,14 @@ from domain.messages import (
     Revision,
     SyncFetch,
     SyncFetched,
+    SyncFetchGroup,
     SyncOutcome,
     SyncPlan,
     SyncRequest,
     TaskInput,
     TaskResult,
     VerifyResult,
+    VerifyTasks,
 )
 from domain.plan import build_plan
 from domain.policy import ApprovalPolicy, default_policy, evaluate
@@ -159,6 +161,18 @@ class Fakes:
             ok = inp.task.id not in self.verify_bad
             return VerifyResult(task_id=inp.task.id, ok=ok, detail="read back")
 
+        @activity.defn(name="verify_tasks")
+        async def verify_tasks(inp: VerifyTasks) -> list[VerifyResult]:
+            results = []
+            for task in inp.tasks:
+                if task.id in self.verify_error:
+                    detail = "could not read back: QMS read-back refused"
+                    results.append(VerifyResult(task_id=task.id, ok=False, detail=detail))
+                    continue
+                ok = task.id not in self.verify_bad
+                results.append(VerifyResult(task_id=task.id, ok=ok, detail="read back"))
+            return results
+
         @activity.defn(name="notify")
         async def notify(inp: NotifyInput) -> bool:
             self.notices.append(inp.notice)
@@ -190,6 +204,10 @@ class Fakes:
         @activity.defn(name="thread_sync_fetch")
         async def sync_fetch(inp: SyncFetch) -> SyncFetched:
             return SyncFetched(kind=inp.source.kind, count=0)
+
+        @activity.defn(name="thread_sync_fetch_group")
+        async def sync_fetch_group(inp: SyncFetchGroup) -> list[SyncFetched]:
+            return [SyncFetched(kind=s.kind, count=0) for s in inp.sources]
 
         @activity.defn(name="thread_sync_commit")
         async def sync_commit(sync_id: str) -> SyncOutcome:
@@ -227,6 +245,8 @@ class Fakes:
             apply_task,
             compensate_task,
             verify_task,
+            verify_tasks,
+            sync_fetch_group,
             record_audit,
             record_audit_batch,
             notify,

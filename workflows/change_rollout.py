@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import Hold
     from workflows.change_batches import ChangeBatches
     from workflows.change_plants import PLANT_WORKFLOWS_PATCH, ChangePlants
-    from workflows.task_activities import start_task_activity
+    from workflows.task_activities import read_back_by_queue, start_task_activity
 
 PILOT_WAVE_PATCH = "pilot-wave-first"  # patch: earlier runs roll out every plant at once
 
@@ -139,7 +139,10 @@ class ChangeRollout(ChangeBatches, ChangePlants):
 
     async def _read_back(self, tasks: list[RolloutTask]) -> tuple[list[str], list[VerifyResult]]:
         """Read every task's system back; marks each task verified or not."""
-        results = await asyncio.gather(*(self._verify_task(task) for task in tasks))
+        if workflow.patched("batched-read-back"):
+            results = await read_back_by_queue(self._state.change_id, tasks)
+        else:
+            results = await asyncio.gather(*(self._verify_task(task) for task in tasks))
         failures = []
         for task, result in zip(tasks, results, strict=True):
             task.verified = result.ok

@@ -14,7 +14,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.messages import SyncFetch, SyncFetched, SyncOutcome, SyncPlan, SyncRequest
+    from domain.messages import (
+        SyncFetch,
+        SyncFetched,
+        SyncFetchGroup,
+        SyncOutcome,
+        SyncPlan,
+        SyncRequest,
+        SyncSource,
+    )
     from workflows.queues import queue_for
 
 FETCH_RETRY = RetryPolicy(
@@ -54,26 +62,10 @@ class ThreadSyncWorkflow:
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
         )
-        base = workflow.info().task_queue
-        fetches = [
-            workflow.execute_activity(
-                "thread_sync_fetch",
-                SyncFetch(sync_id=plan.sync_id, source=s, since=plan.since),
-                result_type=SyncFetched,
-                task_queue=queue_for(base, s.system, s.plant),
-                start_to_close_timeout=timedelta(hours=2),
-                heartbeat_timeout=timedelta(minutes=2),
-                retry_policy=FETCH_RETRY,
-                summary=f"Fetch {s.system}{' ' + s.plant if s.plant else ''} {s.kind}",
-            )
-            for s in plan.sources
-        ]
-        results = await asyncio.gather(*fetches, return_exceptions=True)
-        failed = [
-            f"{s.system} {s.plant or ''} {s.kind}: {r.cause or r}"
-            for s, r in zip(plan.sources, results, strict=True)
-            if isinstance(r, ActivityError)
-        ]
+        if workflow.patched("sync-fetch-by-queue"):
+            failed = await self._fetch_by_queue(plan)
+        else:
+            failed = await self._fetch_each(plan)
         if failed:
             return await self._fail(plan.sync_id, "fetch failed: " + "; ".join(failed))
         try:
@@ -94,6 +86,57 @@ class ThreadSyncWorkflow:
             f"sync {plan.sync_id} committed: thread version {outcome.version}"
         )
         return outcome
+
+    async def _fetch_each(self, plan: SyncPlan) -> list[str]:
+        """One activity per collection (histories from before sync-fetch-by-queue)."""
+        base = workflow.info().task_queue
+        fetches = [
+            workflow.execute_activity(
+                "thread_sync_fetch",
+                SyncFetch(sync_id=plan.sync_id, source=s, since=plan.since),
+                result_type=SyncFetched,
+                task_queue=queue_for(base, s.system, s.plant),
+                start_to_close_timeout=timedelta(hours=2),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=FETCH_RETRY,
+                summary=f"Fetch {s.system}{' ' + s.plant if s.plant else ''} {s.kind}",
+            )
+            for s in plan.sources
+        ]
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        return [
+            f"{s.system} {s.plant or ''} {s.kind}: {r.cause or r}"
+            for s, r in zip(plan.sources, results, strict=True)
+            if isinstance(r, ActivityError)
+        ]
+
+    async def _fetch_by_queue(self, plan: SyncPlan) -> list[str]:
+        """One activity per queue (the central systems, each plant's): it fetches that queue's
+        collections concurrently, so a sync costs a handful of activities, not one per
+        collection per plant."""
+        base = workflow.info().task_queue
+        groups: dict[str, list[SyncSource]] = {}
+        for source in plan.sources:
+            groups.setdefault(queue_for(base, source.system, source.plant), []).append(source)
+        fetches = [
+            workflow.execute_activity(
+                "thread_sync_fetch_group",
+                SyncFetchGroup(sync_id=plan.sync_id, sources=sources, since=plan.since),
+                result_type=list[SyncFetched],
+                task_queue=queue,
+                start_to_close_timeout=timedelta(hours=2),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=FETCH_RETRY,
+                summary=f"Fetch {len(sources)} collections on {queue}",
+            )
+            for queue, sources in groups.items()
+        ]
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        return [
+            f"{queue}: {r.cause or r}"
+            for queue, r in zip(groups, results, strict=True)
+            if isinstance(r, ActivityError)
+        ]
 
     async def _fail(self, sync_id: str, error: str) -> SyncOutcome:
         workflow.set_current_details(f"sync {sync_id} failed; the thread is unchanged: {error}")
