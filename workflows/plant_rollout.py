@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.task_activities import start_task_activity
 
 PROGRESS_SIGNAL = "plant_progress"
+ASYNC_PROGRESS_PATCH = "async-plant-progress"
 
 
 @workflow.defn
@@ -42,6 +43,7 @@ class PlantRolloutWorkflow:
         self._audit_seq = 0
         self._chain_refused = False
         self._inflight: dict[str, tuple[RolloutTask, Any]] = {}
+        self._signals: list[asyncio.Future] = []  # progress reports on their way
         self._writer: AuditWriter | None = None
 
     @workflow.signal(description="Start nothing new; let the writes in flight finish.")
@@ -70,6 +72,7 @@ class PlantRolloutWorkflow:
             for task, handle in list(self._inflight.values()):
                 await self._settle(task, handle)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await asyncio.gather(*self._signals, return_exceptions=True)  # delivered before the end
         if self._writer is not None:
             await self._writer.flushed()  # every event in the store before the plant reports
         unfinished = any(t.status == TaskStatus.pending for t in self._tasks)
@@ -147,7 +150,15 @@ class PlantRolloutWorkflow:
                 for t in tasks
             ]
         )
-        with contextlib.suppress(FailureError):  # the change has ended: nobody to tell
-            await workflow.get_external_workflow_handle(
-                parent.workflow_id, run_id=parent.run_id
-            ).signal(PROGRESS_SIGNAL, report)
+        signal = workflow.get_external_workflow_handle(
+            parent.workflow_id, run_id=parent.run_id
+        ).signal(PROGRESS_SIGNAL, report)
+        if workflow.patched(ASYNC_PROGRESS_PATCH):  # sent, not waited for: display only
+            self._signals.append(asyncio.ensure_future(_quietly(signal)))
+            return
+        await _quietly(signal)
+
+
+async def _quietly(signal: Any) -> None:
+    with contextlib.suppress(FailureError):  # the change has ended: nobody to tell
+        await signal
