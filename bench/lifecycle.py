@@ -311,7 +311,7 @@ async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[f
 async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cf-bench-"))
     # as `changeflow up` runs them: the simulator and the worker in processes of their own
-    async with running_stack(tmp, worker_process=True, sim_process=True) as stack:
+    async with running_stack(tmp, worker_process="per-plant", sim_process=True) as stack:
         queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
         async with Worker(
             stack.client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]
@@ -337,7 +337,12 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                     [one_change(stack, c["body"]) for c in batch],
                     stack.client,
                     True,
-                    [stack.worker.process.pid, stack.sim_pid, "self"],
+                    [
+                        stack.worker.process.pid,
+                        *[w.process.pid for w in stack.plant_workers],
+                        stack.sim_pid,
+                        "self",
+                    ],
                 )
                 shapes = [await shape_of(stack.client, change_id) for change_id in ids]
                 await round_of(

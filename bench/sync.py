@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlmodel import Session, SQLModel
+from temporalio.api.enums.v1 import EventType
 
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimStore
@@ -46,13 +47,36 @@ def load_average() -> str:
 
 async def sync(stack, mode: str) -> tuple[float, Any]:
     start = time.perf_counter()
+    workflow_id = f"bench-sync-{uuid.uuid4().hex[:8]}"
     outcome = await stack.client.execute_workflow(
         ThreadSyncWorkflow.run,
         SyncRequest(mode=mode),
-        id=f"bench-sync-{uuid.uuid4().hex[:8]}",
+        id=workflow_id,
         task_queue=stack.settings.task_queue,
     )
-    return time.perf_counter() - start, outcome
+    wall = time.perf_counter() - start
+    phases = await activity_spans(stack.client, workflow_id)
+    print(f"{mode} sync phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
+    return wall, outcome
+
+
+async def activity_spans(client, workflow_id: str) -> dict[str, float]:
+    """Seconds from the first start to the last completion of each activity type."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    names, spans = {}, {}
+    for event in history.events:
+        at = event.event_time.ToMicroseconds() / 1e6
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names[event.event_id] = (
+                event.activity_task_scheduled_event_attributes.activity_type.name
+            )
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            name = names[event.activity_task_started_event_attributes.scheduled_event_id]
+            spans.setdefault(name, [at, at])[0] = min(spans.get(name, [at, at])[0], at)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            name = names[event.activity_task_completed_event_attributes.scheduled_event_id]
+            spans[name][1] = max(spans[name][1], at)
+    return {name.removeprefix("thread_sync_"): end - start for name, (start, end) in spans.items()}
 
 
 def bare_insert(source_url: str, tmp: Path) -> tuple[float, int]:
@@ -91,7 +115,7 @@ async def main(parts: int) -> dict[str, Any]:
     SimStore(tmp / "sim.db").load(tables_rows(dataset(str(parts))))
     print(f"simulator seeded with {parts} parts in {time.perf_counter() - start:.0f} s")
     # as `changeflow up` runs them: the simulator and the worker in processes of their own
-    async with running_stack(tmp, worker_process=True, sim_process=True) as stack:
+    async with running_stack(tmp, worker_process="per-plant", sim_process=True) as stack:
         load_before = load_average()
         full_s, full = await sync(stack, "full")
         assert full.status == "committed", full.error

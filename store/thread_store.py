@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic_core import from_json
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,6 +29,7 @@ from sqlmodel import Session, SQLModel
 from domain.messages import SyncOutcome
 from domain.thread_index import BomGraph
 from domain.thread_tables import ThreadTables
+from infra.logs import get_logger
 from store import thread_cache
 from store.thread_load import load_tables
 from store.thread_rows import CHILDREN, doc_rows
@@ -59,6 +63,12 @@ def _pk(table: type[SQLModel]) -> list[str]:
     return [c.name for c in table.__table__.primary_key.columns]
 
 
+@functools.cache
+def _pk_of(table: type[SQLModel]) -> Callable[[dict[str, Any]], Any]:
+    """A row's primary key (a value or a tuple), read at C speed."""
+    return operator.itemgetter(*_pk(table))
+
+
 def _insert_all(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
     """Plain INSERT of many rows through the driver's executemany (no per-row statement
     compilation): the bulk path of a full sync."""
@@ -73,7 +83,15 @@ def _insert_all(session: Session, table: type[SQLModel], rows: list[dict[str, An
     quoted = ", ".join('"' + n + '"' for n in names)
     marks = ", ".join([mark] * len(names))
     sql = f"INSERT INTO {table.__tablename__} ({quoted}) VALUES ({marks})"
-    values = [tuple(r.get(n, d) for n, d in zip(names, defaults, strict=True)) for r in rows]
+    complete = operator.itemgetter(*names)  # C speed when a row has every column
+    values = []
+    for r in rows:
+        try:
+            values.append(complete(r))
+        except KeyError:
+            values.append(tuple(r.get(n, d) for n, d in zip(names, defaults, strict=True)))
+    if len(names) == 1:
+        values = [(v,) for v in values]
     connection = session.connection()
     for start in range(0, len(values), 20_000):
         connection.exec_driver_sql(sql, values[start : start + 20_000])
@@ -157,18 +175,18 @@ class ThreadStore:
                 .where(ThreadStage.sync_id == sync_id)
                 .order_by(ThreadStage.id)
             ):
-                value = json.loads(doc)
+                value = from_json(doc)  # pydantic-core's parser: twice json's speed
                 if isinstance(value, dict) and "items" in value:
                     staged[kind].extend(value["items"])  # a page
                 elif isinstance(value, list):
                     staged[kind].extend(value)
                 else:
                     staged[kind].append(value)  # one document (staged before pages were)
-        by_key: dict[type[SQLModel], dict[tuple, dict[str, Any]]] = defaultdict(dict)
+        by_key: dict[type[SQLModel], dict[Any, dict[str, Any]]] = defaultdict(dict)
         for kind, docs in staged.items():
             for doc in docs:
                 for table, row in doc_rows(kind, doc):
-                    by_key[table][tuple(row[k] for k in _pk(table))] = row  # last one wins
+                    by_key[table][_pk_of(table)(row)] = row  # last one wins
         rows: dict[type[SQLModel], list[dict[str, Any]]] = defaultdict(list)
         rows.update({table: list(found.values()) for table, found in by_key.items()})
         full = run.mode == "full"
@@ -351,6 +369,11 @@ class IndexCache:
                 if tables is None:
                     version, tables = self.store.load()
                     if self.home and version:
-                        thread_cache.save(self.home, version, tables)
+                        try:
+                            thread_cache.save(self.home, version, tables)
+                        except OSError as exc:  # a read-only or full disk: the database serves
+                            get_logger(component="thread").warning(
+                                "thread cache not written", error=str(exc)
+                            )
                 self._current = (version, ThreadIndex(tables))
             return self._current

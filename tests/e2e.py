@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -45,9 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    """`python worker.py --all-plants` in its own process, to be killed like a real one."""
+    """`python worker.py --all-plants` (or `args`) in its own process, to be killed like a real
+    one."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(
+        self, settings: Settings, log: Path, args: tuple[str, ...] = ("--all-plants",)
+    ) -> None:
         self.env = {
             **os.environ,
             "CHANGEFLOW_HOME": str(settings.home),
@@ -59,12 +62,13 @@ class WorkerProcess:
             "TEMPORAL_ADDRESS": settings.temporal_address,
         }
         self.log = log
+        self.args = args
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py"), "--all-plants"],
+                [sys.executable, str(ROOT / "worker.py"), *self.args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -127,6 +131,7 @@ class Stack:
     client: Client
     worker: WorkerProcess | None = None
     sim_pid: int | str = "self"  # the simulator's process (this one unless sim_process)
+    plant_workers: list[WorkerProcess] = field(default_factory=list)
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -163,10 +168,16 @@ APPROVERS = {
 
 @asynccontextmanager
 async def running_stack(
-    tmp: Path, *, worker_process: bool = False, sim_process: bool = False, **overrides: object
+    tmp: Path,
+    *,
+    worker_process: bool | str = False,
+    sim_process: bool = False,
+    **overrides: object,
 ) -> AsyncIterator[Stack]:
-    """The stack; with `worker_process`, the worker runs as its own process (Stack.worker);
-    with `sim_process`, so does the simulator (as in `changeflow up`)."""
+    """The stack; with `worker_process`, the worker runs as its own process (Stack.worker), and
+    with `worker_process="per-plant"` the central queue and each plant's queue in processes of
+    their own (Stack.plant_workers), as `changeflow up` runs them; with `sim_process`, the
+    simulator is a process too."""
     env = await start_dev_server()
     if sim_process:
         sim: ServerThread | SimProcess = SimProcess(tmp / "sim.db", free_port(), tmp / "sim.log")
@@ -188,11 +199,21 @@ async def running_stack(
         set_password(engine, name, PASSWORD)
         authorize_signing(engine, name, PASSWORD, session_minutes=120)
     api = ServerThread(create_api(settings), free_port())
-    process = WorkerProcess(settings, tmp / "worker.log") if worker_process else None
+    plant_workers: list[WorkerProcess] = []
+    if worker_process == "per-plant":
+        process: WorkerProcess | None = WorkerProcess(settings, tmp / "worker.log", ())
+        plant_workers = [
+            WorkerProcess(settings, tmp / f"worker-{code}.log", ("--plant", code))
+            for code in settings.plant_codes()
+        ]
+    else:
+        process = WorkerProcess(settings, tmp / "worker.log") if worker_process else None
     workers = [] if process else build_workers(env.client, settings, plants=settings.plant_codes())
     tasks = [asyncio.create_task(w.run()) for w in workers]
     if process:
         process.start()
+    for plant_worker in plant_workers:
+        plant_worker.start()
     await asyncio.to_thread(api.start)
     headers = {"Authorization": f"Bearer {tokens['audit.ray']}"}
     try:
@@ -205,8 +226,11 @@ async def running_stack(
                 client=env.client,
                 worker=process,
                 sim_pid=sim.process.pid if isinstance(sim, SimProcess) else "self",
+                plant_workers=plant_workers,
             )
     finally:
+        for plant_worker in plant_workers:
+            plant_worker.stop()
         if process:
             process.stop()
         await asyncio.gather(*(w.shutdown() for w in workers))
