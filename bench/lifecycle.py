@@ -29,62 +29,18 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.bare import BareWorkflow, Shape, noop
 from domain.messages import SyncRequest
 from domain.revisions import next_revision
 from tests.e2e import APPROVERS, Stack, poll, running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
-
-
-@activity.defn(name="bench_noop")
-async def noop(step: str) -> str:
-    return step
-
-
-Shape = list[list]  # steps; a step: [activities, [branch, ...]], a branch: a list of wave sizes
-
-
-@workflow.defn(sandboxed=False)
-class BareWorkflow:
-    """A change's shape with no-op activities: per step of the change's workflow, as many
-    activities as it scheduled in that workflow task, with its child workflows as concurrent
-    branches of sequential waves; one Update in place of the approvals, where it waited."""
-
-    def __init__(self) -> None:
-        self.approved = False
-
-    @workflow.update
-    async def approve(self) -> None:
-        self.approved = True
-
-    @workflow.run
-    async def run(self, shape: Shape, approval_step: int) -> int:
-        opts = {"start_to_close_timeout": timedelta(seconds=30)}
-        done = 0
-
-        async def wave(size: int) -> None:
-            await asyncio.gather(
-                *(workflow.execute_activity("bench_noop", f"a{i}", **opts) for i in range(size))
-            )
-
-        async def branch(sizes: list[int]) -> None:
-            for size in sizes:
-                await wave(size)
-
-        for number, (activities, branches) in enumerate(shape):
-            if number == approval_step:
-                await workflow.wait_condition(lambda: self.approved)
-            await asyncio.gather(wave(activities), *(branch(b) for b in branches))
-            done += activities + sum(sum(b) for b in branches)
-        return done
 
 
 async def shape_of(client: Client, change_id: str) -> tuple[Shape, int]:
