@@ -77,6 +77,7 @@ class Side:
     latencies: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    cpu_by_process: dict[str, float] = field(default_factory=dict)  # CPU-s, summed over rounds
     events: list[int] = field(default_factory=list)
     bytes: list[int] = field(default_factory=list)
     activities: list[int] = field(default_factory=list)
@@ -185,12 +186,18 @@ async def one_bare(client: Client, queue: str, shape: tuple[Shape, int]) -> tupl
 
 
 async def round_of(
-    side: Side, runs: list, client: Client, children: bool, pids: list[int | str]
+    side: Side, runs: list, client: Client, children: bool, pids: dict[str, list[int | str]]
 ) -> list[str]:
-    cpu0, wall0 = cpu_seconds(pids), time.perf_counter()
+    every = [pid for group in pids.values() for pid in group]
+    before = {name: cpu_seconds(group) for name, group in pids.items()}
+    cpu0, wall0 = cpu_seconds(every), time.perf_counter()
     results = await asyncio.gather(*runs)
     side.walls.append(time.perf_counter() - wall0)
-    side.cpu.append((cpu_seconds(pids) - cpu0) / len(results))
+    side.cpu.append((cpu_seconds(every) - cpu0) / len(results))
+    for name, group in pids.items():
+        side.cpu_by_process[name] = side.cpu_by_process.get(name, 0.0) + (
+            cpu_seconds(group) - before[name]
+        )
     side.n += len(results)
     for wid, latency in results:
         side.latencies.append(latency)
@@ -293,12 +300,12 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                     [one_change(stack, c["body"]) for c in batch],
                     stack.client,
                     True,
-                    [
-                        stack.worker.process.pid,
-                        *[w.process.pid for w in stack.plant_workers],
-                        stack.sim_pid,
-                        "self",
-                    ],
+                    {
+                        "central worker": [stack.worker.process.pid],
+                        "plant workers": [w.process.pid for w in stack.plant_workers],
+                        "simulator": [stack.sim_pid],
+                        "API and driver": ["self"],
+                    },
                 )
                 shapes = [await shape_of(stack.client, change_id) for change_id in ids]
                 await round_of(
@@ -306,7 +313,7 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                     [one_bare(stack.client, queue, shape) for shape in shapes],
                     stack.client,
                     False,
-                    ["self"],
+                    {"bare worker and driver": ["self"]},
                 )
             waiting, mem_ours, mem_bare = await waiting_memory(
                 stack, queue, k, pool[-1]["body"], shapes[0]
@@ -331,6 +338,9 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
         "history_bytes_per_bare": statistics.mean(bare.bytes),
         "cpu_s_per_change": round(statistics.mean(ours.cpu), 3),
         "cpu_s_per_bare": round(statistics.mean(bare.cpu), 3),
+        "cpu_s_per_change_by_process": {
+            name: round(total / ours.n, 3) for name, total in ours.cpu_by_process.items()
+        },
         "memory_per_waiting_bytes": int(mem_ours),
         "memory_per_waiting_bare_bytes": int(mem_bare),
         "memory_per_waiting_ratio_vs_bare": round(mem_ours / mem_bare, 2) if mem_bare > 0 else None,
@@ -361,6 +371,10 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"CPU            {r['cpu_s_per_change']:.3f} s per change vs {r['cpu_s_per_bare']:.3f} "
         "(ours: worker, simulator, API and driver; bare: its worker and the driver)"
+    )
+    print(
+        "CPU per change  "
+        + ", ".join(f"{k} {v:.3f} s" for k, v in r["cpu_s_per_change_by_process"].items())
     )
     print(
         f"memory waiting {r['memory_per_waiting_bytes'] / 1024:.0f} KB per change vs "
