@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from connectors.http import HttpSystem, Page, seg
+from connectors.http import HttpSystem, Page, all_pages, seg
 from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
 
 
@@ -56,7 +56,24 @@ class ErpConnector(Protocol):
     async def aclose(self) -> None: ...
 
 
-class RestErp(HttpSystem):
+class ErpListings:
+    """The whole-collection reads of an ERP connector, from its `page` (shared by the REST
+    reference and the Tryton connector)."""
+
+    async def list_mbom(self) -> list[MbomLine]:
+        return await all_pages(self, "mbom_line")
+
+    async def list_production_orders(self) -> list[ProductionOrder]:
+        return await all_pages(self, "production_order")
+
+    async def list_inventory(self) -> list[InventoryRecord]:
+        return await all_pages(self, "inventory")
+
+    async def list_purchase_orders(self) -> list[PurchaseOrder]:
+        return await all_pages(self, "purchase_order")
+
+
+class RestErp(ErpListings, HttpSystem):
     """The reference REST ERP of one plant (the simulator's)."""
 
     COLLECTIONS: ClassVar[dict[str, tuple[str, type[BaseModel]]]] = {
@@ -69,18 +86,6 @@ class RestErp(HttpSystem):
     def __init__(self, plant: str, base_url: str, **kwargs: Any) -> None:
         super().__init__(f"ERP {plant}", base_url, **kwargs)
         self.plant = plant
-
-    async def list_mbom(self) -> list[MbomLine]:
-        return await self.all_of("mbom_line")
-
-    async def list_production_orders(self) -> list[ProductionOrder]:
-        return await self.all_of("production_order")
-
-    async def list_inventory(self) -> list[InventoryRecord]:
-        return await self.all_of("inventory")
-
-    async def list_purchase_orders(self) -> list[PurchaseOrder]:
-        return await self.all_of("purchase_order")
 
     async def set_component_revision(
         self,

@@ -158,14 +158,19 @@ class HttpSystem:
 
     async def all_of(self, kind: str) -> list[Any]:
         """Every object of `kind`, all pages."""
-        items: list[Any] = []
-        cursor: str | None = None
-        while True:
-            page = await self.page(kind, after=cursor)
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if not cursor:
-                return items
+        return await all_pages(self, kind)
+
+
+async def all_pages(connector: Any, kind: str) -> list[Any]:
+    """Every object of `kind` a connector's `page` lists, following the cursor to the end."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await connector.page(kind, after=cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return items
 
 
 def _detail(response: httpx.Response) -> str:

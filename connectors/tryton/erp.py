@@ -5,7 +5,6 @@ answers a repeated key with the first result; each has its compensation (the sam
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from connectors.errors import NotFoundError, RejectedConnectorError
@@ -139,15 +138,8 @@ class TrytonErp(TrytonReads):
         if not lines:
             raise NotFoundError(self.system, f"purchase order {po} has no line", 404)
         line = lines[0]
-        part, revision = m.split_code(line["product."]["code"])
-        return PurchaseOrder(
-            id=po,
-            plant=self.plant,
-            supplier=purchase["party."]["rec_name"],
-            part=part,
-            revision=revision,
-            qty=line["quantity"],
-            due=line["delivery_date"] or date.today(),
+        return self._purchase_order(
+            po, purchase["party."]["rec_name"], line["product."]["code"], line
         )
 
     async def revise_purchase_order(

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from connectors.erp import ErpListings
 from connectors.http import Page
 from connectors.tryton import mapping as m
 from connectors.tryton.rpc import TrytonRpc
@@ -19,7 +20,7 @@ from domain.thread import Operation as RoutingOperation
 OPEN_PURCHASE = ["draft", "quotation", "confirmed", "processing"]
 
 
-class TrytonReads:
+class TrytonReads(ErpListings):
     """One plant's ERP on a Tryton database (`url`: `http://host:port/<database>/`), read."""
 
     KINDS = ["mbom_line", "production_order", "inventory", "purchase_order"]
@@ -218,41 +219,23 @@ class TrytonReads:
         orders = []
         for line in lines:
             purchase = purchases[line["purchase"]]
-            part, revision = m.split_code(codes.get(line["product"], ""))
-            orders.append(
-                PurchaseOrder(
-                    id=purchase["reference"] or purchase["number"] or f"purchase-{purchase['id']}",
-                    plant=self.plant,
-                    supplier=purchase["party."]["rec_name"],
-                    part=part,
-                    revision=revision,
-                    qty=line["quantity"],
-                    due=line["delivery_date"] or date.today(),
-                )
-            )
+            po = purchase["reference"] or purchase["number"] or f"purchase-{purchase['id']}"
+            code = codes.get(line["product"], "")
+            orders.append(self._purchase_order(po, purchase["party."]["rec_name"], code, line))
         return orders, lines[-1]["id"]
 
-    async def _all(self, kind: str) -> list[Any]:
-        items: list[Any] = []
-        cursor: str | None = None
-        while True:
-            page = await self.page(kind, after=cursor)
-            items.extend(page.items)
-            cursor = page.next_cursor
-            if not cursor:
-                return items
-
-    async def list_mbom(self) -> list[MbomLine]:
-        return await self._all("mbom_line")
-
-    async def list_production_orders(self) -> list[ProductionOrder]:
-        return await self._all("production_order")
-
-    async def list_inventory(self) -> list[InventoryRecord]:
-        return await self._all("inventory")
-
-    async def list_purchase_orders(self) -> list[PurchaseOrder]:
-        return await self._all("purchase_order")
+    def _purchase_order(self, po: str, supplier: str, code: str, line: dict) -> PurchaseOrder:
+        """A purchase line of Tryton (product `code`) as changeflow's purchase order `po`."""
+        part, revision = m.split_code(code)
+        return PurchaseOrder(
+            id=po,
+            plant=self.plant,
+            supplier=supplier,
+            part=part,
+            revision=revision,
+            qty=line["quantity"],
+            due=line["delivery_date"] or date.today(),
+        )
 
     async def list_routings(self) -> list[Routing]:
         """Tryton's routings and their steps, in changeflow's terms (the MES stays the system of
