@@ -79,7 +79,11 @@ def tryton_boms(
             raise _fail(f"{plant}'s ERP is not Tryton (see changeflow.toml or --erp)")
         console.print(asyncio.run(bom_table(erp, component)))
     except ConnectorError as exc:
-        raise _fail(str(exc)) from exc
+        from connectors.tryton.local import PASSWORD_FILE, plant_dir
+
+        local_password = plant_dir(settings.home, plant.upper()) / PASSWORD_FILE
+        hint = f" (the local stack's is in {local_password})" if local_password.exists() else ""
+        raise _fail(str(exc) + hint) from exc
 
 
 async def bom_table(

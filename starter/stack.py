@@ -186,6 +186,7 @@ class Stack:
         """A plant's ERP on a local Tryton (`--erp MTY=tryton`): its database made from the
         template and loaded with the plant's data when new or when the plants are reseeded."""
         from connectors.tryton import local
+        from connectors.tryton.server import TrytonServerError, require_installed
 
         if self.erp[plant] != "tryton":
             raise StackError(f"--erp {plant}={self.erp[plant]}: only 'tryton' can be started")
@@ -196,10 +197,14 @@ class Stack:
 
         def prepare() -> None:
             password = local.admin_password(self.settings.home, plant)
-            if self.reset_sim or not server.exists():
-                say = self._progress
-                local.fresh_database(self.settings.home, plant, server.port, password, say)
-                fresh["load"] = True
+            try:
+                require_installed()
+                if self.reset_sim or not server.exists():
+                    say = self._progress
+                    local.fresh_database(self.settings.home, plant, server.port, password, say)
+                    fresh["load"] = True
+            except TrytonServerError as exc:
+                raise StackError(f"tryton-{plant}: {exc}") from exc
             server.write_config()
 
         def ready() -> None:
@@ -254,7 +259,12 @@ class Stack:
                 progress(f"starting {service.name}")
                 self._wait(service, timeout)
                 if service.ready:
-                    service.ready()
+                    try:
+                        service.ready()
+                    except StackError:
+                        raise
+                    except Exception as exc:  # e.g. loading a plant's Tryton was refused
+                        raise StackError(f"{service.name}: {exc}") from exc
                 progress(f"{service.name} is up")
         except BaseException:
             self.stop()

@@ -369,3 +369,18 @@ def test_tryton_init_loads_a_plant_and_refuses_to_overwrite(
     assert again.exit_code == 1 and "--reset replaces it" in again.output
     unknown = runner.invoke(app, ["tryton", "init", "--plant", "XYZ"])
     assert unknown.exit_code == 1 and "plant XYZ does not exist" in unknown.output
+
+
+def test_a_database_made_anew_leaves_no_stale_journal_behind(
+    tryton_template: TrytonServer, tmp_path: Path
+) -> None:
+    """A served database killed with its WAL beside it: the copy that replaces it must not
+    have the old WAL replayed into it (the demo reloads the plant on every run)."""
+    server = TrytonServer(tmp_path, free_port(), database="mty")
+    server.copy_from(tryton_template)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{server.db_file}{suffix}").write_bytes(b"stale journal of the previous run")
+    server.copy_from(tryton_template)
+    assert server.db_file.read_bytes() == tryton_template.db_file.read_bytes()
+    assert not Path(f"{server.db_file}-wal").exists()
+    assert not Path(f"{server.db_file}-shm").exists()

@@ -33,6 +33,15 @@ class TrytonServerError(RuntimeError):
     pass
 
 
+def require_installed() -> None:
+    """A clear error when trytond is not installed beside changeflow."""
+    if not (BIN / "trytond").exists() or not (BIN / "trytond-admin").exists():
+        raise TrytonServerError(
+            "Tryton is not installed in this environment: pip install -e '.[tryton]' "
+            "(make test, make demo-tryton do it)"
+        )
+
+
 @dataclass
 class TrytonServer:
     """trytond serving database `database` from `directory` on 127.0.0.1:`port`."""
@@ -73,8 +82,9 @@ class TrytonServer:
 
     def create(self, admin_password: str, *, email: str = "admin@changeflow.local") -> None:
         """Create the database with the modules changeflow uses (trytond-admin)."""
+        require_installed()
         self.write_config()
-        self.db_file.unlink(missing_ok=True)
+        self.remove()
         self.db_file.touch()
         pass_file = self.directory / ".admin-password"
         pass_file.write_text(admin_password)
@@ -96,9 +106,16 @@ class TrytonServer:
             self.db_file.unlink(missing_ok=True)
             raise TrytonServerError(f"trytond-admin failed ({done.returncode}); see {log}:\n{tail}")
 
+    def remove(self) -> None:
+        """The database file and SQLite's journal beside it (a stale WAL would be replayed
+        into a new file of the same name)."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.db_file}{suffix}").unlink(missing_ok=True)
+
     def copy_from(self, template: TrytonServer) -> None:
         """This database as a copy of `template`'s (same modules, users and data)."""
         self.write_config()
+        self.remove()
         shutil.copyfile(template.db_file, self.db_file)
 
     def argv(self) -> list[str]:
@@ -106,6 +123,7 @@ class TrytonServer:
 
     def start(self, timeout: float = 60.0) -> None:
         """Serve the database and wait until it answers."""
+        require_installed()
         self.write_config()
         log = (self.directory / "trytond.log").open("ab")
         self.process = subprocess.Popen(
