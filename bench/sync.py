@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, select
 from sqlmodel import Session, SQLModel
 from temporalio.api.enums.v1 import EventType
 
+from bench.lifecycle import cpu_seconds
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimStore
 from domain.messages import SyncRequest
@@ -117,7 +118,17 @@ async def main(parts: int) -> dict[str, Any]:
     # as `changeflow up` runs them: the simulator and the worker in processes of their own
     async with running_stack(tmp, worker_process="per-plant", sim_process=True) as stack:
         load_before = load_average()
+        processes = {
+            "central worker": [stack.worker.process.pid],
+            "plant workers": [w.process.pid for w in stack.plant_workers],
+            "simulator": [stack.sim_pid],
+        }
+        cpu_before = {name: cpu_seconds(pids) for name, pids in processes.items()}
         full_s, full = await sync(stack, "full")
+        full_cpu = {
+            name: round(cpu_seconds(pids) - cpu_before[name], 1) for name, pids in processes.items()
+        }
+        print("full sync CPU-s: " + ", ".join(f"{k} {v}" for k, v in full_cpu.items()))
         assert full.status == "committed", full.error
         rows = sum(full.counts.values())
         print(f"full sync: {rows} rows in {full_s:.1f} s (load {load_before})")
@@ -137,6 +148,7 @@ async def main(parts: int) -> dict[str, Any]:
         "bare_insert_s": round(bare_s, 2),
         "bare_insert_rows": bare_rows,
         "full_sync_ratio_vs_bare_insert": round(full_s / bare_s, 2),
+        "full_sync_cpu_s_by_process": full_cpu,
         "incremental_sync_unchanged_s": round(inc_s, 3),
         "incremental_unchanged_version_kept": same_version,
         "cold_load_s": round(cold["cold_load_s"], 3),
