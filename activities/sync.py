@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from pydantic_core import from_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -25,9 +26,10 @@ from domain.messages import (
 )
 from infra.logs import get_logger
 from store.audit import last_write_at
-from store.thread_store import CyclicBomError, ThreadStore
+from store.thread_store import CyclicBomError, InvalidDocumentError, ThreadStore
 
 CYCLIC_BOM = "CyclicBom"
+INVALID_DOCUMENT = "InvalidDocument"
 PAGE_SIZE = 2000
 PLANT_SYSTEMS = ("ERP", "MES", "QMS")
 
@@ -125,18 +127,21 @@ class SyncActivities:
     ) -> SyncFetched:
         """Pages of one collection from `cursor` on into staging, `beat` after each page."""
         connector = self.deps.connectors.for_system(source.system, source.plant)
+        raw = getattr(connector, "page_json", None)  # the bulk path of connectors that have it
         while True:
-            page = await connector.page(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
-            if page.items:  # staged as the page's JSON, one row, serialized in Rust
+            if raw is not None:  # the listing as it came: checked at commit, where rows are made
+                body = await raw(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
+                listing = from_json(body)
+                found, cursor, text = len(listing["items"]), listing.get("next_cursor"), body
+            else:
+                page = await connector.page(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
+                found, cursor = len(page.items), page.next_cursor
+                text = page.model_dump_json(include={"items"})
+            if found:  # one staged row per page
                 await asyncio.to_thread(
-                    self.store.stage_json,
-                    sync_id,
-                    source.kind,
-                    source.plant or "",
-                    page.model_dump_json(include={"items"}),
+                    self.store.stage_json, sync_id, source.kind, source.plant or "", text
                 )
-            count += len(page.items)
-            cursor = page.next_cursor
+            count += found
             beat(cursor, count)
             if not cursor:
                 return SyncFetched(kind=source.kind, plant=source.plant, count=count)
@@ -150,6 +155,9 @@ class SyncActivities:
             raise ApplicationError(
                 str(exc), exc.cycle, type=CYCLIC_BOM, non_retryable=True
             ) from exc
+        except InvalidDocumentError as exc:
+            get_logger(sync_id=sync_id).error("thread sync refused", error=str(exc))
+            raise ApplicationError(str(exc), type=INVALID_DOCUMENT, non_retryable=True) from exc
         get_logger(sync_id=sync_id).info(
             "thread sync committed", version=report.version, warnings=len(report.warnings)
         )

@@ -145,16 +145,28 @@ class HttpSystem:
         limit: int = 2000,
     ) -> Page:
         """Objects of `kind` after the cursor `after`, changed since `since` if given."""
+        body = await self.page_json(kind, after=after, since=since, limit=limit)
+        return Page[self.COLLECTIONS[kind][1]].model_validate_json(body)  # in Rust, from bytes
+
+    async def page_json(
+        self,
+        kind: str,
+        *,
+        after: str | None = None,
+        since: datetime | None = None,
+        limit: int = 2000,
+    ) -> bytes:
+        """The same page as the system's JSON listing (`{"items": [...], "next_cursor": ...}`),
+        unparsed: the thread sync's bulk path, which checks documents where it makes rows."""
         if kind not in self.COLLECTIONS:
             raise ValueError(f"{self.system} has no collection of {kind}")
-        path, model = self.COLLECTIONS[kind]
+        path, _model = self.COLLECTIONS[kind]
         params: dict[str, Any] = {"limit": limit}
         if after:
             params["after"] = after
         if since is not None:
             params["updated_since"] = since.isoformat()
-        body = await self._send("GET", path, params=params, raw=True)
-        return Page[model].model_validate_json(body)  # validated from the bytes, in Rust
+        return await self._send("GET", path, params=params, raw=True)
 
     async def all_of(self, kind: str) -> list[Any]:
         """Every object of `kind`, all pages."""

@@ -54,6 +54,27 @@ class CyclicBomError(ValueError):
         self.cycle = cycle
 
 
+class InvalidDocumentError(ValueError):
+    """A fetched document cannot become thread rows (a field missing or of the wrong type):
+    the sync is refused whole, naming the document."""
+
+
+def _rows_of(kind: str, doc: Any) -> list[tuple[type[SQLModel], dict[str, Any]]]:
+    """doc_rows, with a clear refusal for a document that does not fit its kind. Documents are
+    checked here, where they become rows (a connector's bulk pages are staged unparsed)."""
+    try:
+        return doc_rows(kind, doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        name = next(
+            (str(doc[k]) for k in ("id", "number", "code") if isinstance(doc, dict) and k in doc),
+            str(doc)[:120],
+        )
+        plant = f" of plant {doc['plant']}" if isinstance(doc, dict) and doc.get("plant") else ""
+        raise InvalidDocumentError(
+            f"{kind} {name}{plant} is not a valid document: {type(exc).__name__} {exc}"
+        ) from exc
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -164,7 +185,8 @@ class ThreadStore:
             return found
 
     def commit(self, sync_id: str) -> SyncOutcome:
-        """Validate the staged documents and apply them; CyclicBomError refuses them all."""
+        """Validate the staged documents and apply them; CyclicBomError or InvalidDocumentError
+        refuses them all."""
         run = self.run(sync_id)
         if run.status != "running":
             return self.report(sync_id)
@@ -183,10 +205,14 @@ class ThreadStore:
                 else:
                     staged[kind].append(value)  # one document (staged before pages were)
         by_key: dict[type[SQLModel], dict[Any, dict[str, Any]]] = defaultdict(dict)
-        for kind, docs in staged.items():
-            for doc in docs:
-                for table, row in doc_rows(kind, doc):
-                    by_key[table][_pk_of(table)(row)] = row  # last one wins
+        try:
+            for kind, docs in staged.items():
+                for doc in docs:
+                    for table, row in _rows_of(kind, doc):
+                        by_key[table][_pk_of(table)(row)] = row  # last one wins
+        except InvalidDocumentError as exc:
+            self._finish(sync_id, "failed", error=str(exc))
+            raise
         rows: dict[type[SQLModel], list[dict[str, Any]]] = defaultdict(list)
         rows.update({table: list(found.values()) for table, found in by_key.items()})
         full = run.mode == "full"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -385,3 +386,29 @@ def test_an_incremental_sync_that_brings_nothing_keeps_the_version_and_the_index
     for path in (tmp_path / "thread-cache" / f"v{version}").glob("parts.number.*"):
         path.unlink()
     assert thread_cache.load(tmp_path, version) is None
+
+
+def test_a_document_that_does_not_fit_its_kind_refuses_the_sync_whole(engine: Engine) -> None:
+    """Issue 9: bulk pages are staged unparsed, so the commit is where documents are checked:
+    a missing field or a wrong type refuses the sync, naming the document; nothing changes."""
+    from store.thread_store import InvalidDocumentError
+
+    store = ThreadStore(engine)
+    sync_id, _ = store.begin("full")
+    _stage_demo(store, sync_id)
+    store.commit(sync_id)
+    version, before = store.load()
+
+    for bad in (
+        {"id": "PO-DET-9999", "plant": "DET", "part": "100-200", "qty": 5},  # no due date
+        {"id": "PO-DET-9998", "plant": "DET", "part": "100-200", "qty": "five", "due": "x"},
+    ):
+        sync_id, _ = store.begin("incremental")
+        store.stage_json(sync_id, "production_order", "DET", json.dumps({"items": [bad]}))
+        with pytest.raises(
+            InvalidDocumentError, match=f"production_order {bad['id']} of plant DET"
+        ):
+            store.commit(sync_id)
+        assert store.report(sync_id).status == "failed"
+    after_version, after = store.load()
+    assert after_version == version and after.counts() == before.counts()

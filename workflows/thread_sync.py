@@ -31,6 +31,7 @@ FETCH_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["ConnectorRejected"],
 )
+REFUSALS = ("CyclicBom", "InvalidDocument")  # the sync is refused whole; the thread stays
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_attempts=5,
@@ -79,7 +80,7 @@ class ThreadSyncWorkflow:
             )
         except ActivityError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == "CyclicBom":
+            if isinstance(cause, ApplicationError) and cause.type in REFUSALS:
                 return await self._fail(plan.sync_id, str(cause))
             raise
         workflow.set_current_details(
