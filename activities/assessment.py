@@ -18,7 +18,8 @@ from domain.plan import PlanError, build_plan, wave_sizes
 from domain.policy import evaluate
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
-from store.thread_store import IndexCache, ThreadStore
+from store.index_cache import IndexCache
+from store.thread_store import ThreadStore
 
 INVALID_CHANGE = "InvalidChange"
 

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -37,39 +36,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, Shape, noop
+from bench.histories import children_of, history_cost, shape_of
+from bench.procs import cpu_seconds, rss_bytes
 from domain.messages import SyncRequest
 from domain.revisions import next_revision
 from tests.e2e import APPROVERS, Stack, poll, running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
-
-
-async def shape_of(client: Client, change_id: str) -> tuple[Shape, int]:
-    """The change's activities in the waves it ran them: the parent's workflow tasks in order,
-    each with its activities and the child workflows it started (their own waves)."""
-    history = await client.get_workflow_handle(change_id).fetch_history()
-    steps: dict[int, list] = {}
-    approval_step = 0
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
-            steps.setdefault(task, [0, []])[0] += 1
-        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-            attrs = event.start_child_workflow_execution_initiated_event_attributes
-            child = await child_waves(client, attrs.workflow_id)
-            steps.setdefault(attrs.workflow_task_completed_event_id, [0, []])[1].append(child)
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            approval_step = approval_step or len(steps)
-    return [steps[k] for k in sorted(steps)], approval_step
-
-
-async def child_waves(client: Client, workflow_id: str) -> list[int]:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    waves: dict[int, int] = {}
-    for event in history.events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
-            waves[task] = waves.get(task, 0) + 1
-    return [waves[k] for k in sorted(waves)]
 
 
 @dataclass
@@ -89,35 +61,6 @@ class Side:
     def p(self, q: float) -> float:
         values = sorted(self.latencies)
         return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def rss_bytes(pid: int | str = "self") -> int:
-    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    return pages * 4096
-
-
-def cpu_seconds(pids: list[int | str]) -> float:
-    """User + system CPU of these processes so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-async def history_cost(client: Client, workflow_ids: list[str]) -> tuple[int, int, int]:
-    events = size = acts = 0
-    for wid in workflow_ids:
-        history = await client.get_workflow_handle(wid).fetch_history()
-        events += len(history.events)
-        size += len(history.to_json())
-        acts += sum(
-            1
-            for e in history.events
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        )
-    return events, size, acts
 
 
 async def candidates(stack: Stack, count: int) -> list[dict[str, Any]]:
@@ -201,14 +144,7 @@ async def round_of(
     side.n += len(results)
     for wid, latency in results:
         side.latencies.append(latency)
-        ids = [wid]
-        if children:
-            history = await client.get_workflow_handle(wid).fetch_history()
-            ids += [
-                e.start_child_workflow_execution_initiated_event_attributes.workflow_id
-                for e in history.events
-                if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
-            ]
+        ids = [wid, *(await children_of(client, wid) if children else [])]
         events, size, acts = await history_cost(client, ids)
         side.events.append(events)
         side.bytes.append(size)

@@ -29,21 +29,18 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 from sqlmodel import Session, SQLModel
-from temporalio.api.enums.v1 import EventType
 
-from bench.lifecycle import cpu_seconds
+from bench.histories import activity_spans
+from bench.procs import cpu_seconds, load_average
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimStore
 from domain.messages import SyncRequest
 from store.db import get_engine
+from store.index_cache import IndexCache
 from store.thread_schema import LIVE_TABLES
-from store.thread_store import IndexCache, ThreadStore
+from store.thread_store import ThreadStore
 from tests.e2e import running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 async def sync(stack, mode: str) -> tuple[float, Any]:
@@ -57,27 +54,11 @@ async def sync(stack, mode: str) -> tuple[float, Any]:
     )
     wall = time.perf_counter() - start
     phases = await activity_spans(stack.client, workflow_id)
-    print(f"{mode} sync phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
+    print(
+        f"{mode} sync phases: "
+        + ", ".join(f"{k.removeprefix('thread_sync_')} {v:.1f} s" for k, v in phases.items())
+    )
     return wall, outcome
-
-
-async def activity_spans(client, workflow_id: str) -> dict[str, float]:
-    """Seconds from the first start to the last completion of each activity type."""
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    names, spans = {}, {}
-    for event in history.events:
-        at = event.event_time.ToMicroseconds() / 1e6
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            names[event.event_id] = (
-                event.activity_task_scheduled_event_attributes.activity_type.name
-            )
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            name = names[event.activity_task_started_event_attributes.scheduled_event_id]
-            spans.setdefault(name, [at, at])[0] = min(spans.get(name, [at, at])[0], at)
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            name = names[event.activity_task_completed_event_attributes.scheduled_event_id]
-            spans[name][1] = max(spans[name][1], at)
-    return {name.removeprefix("thread_sync_"): end - start for name, (start, end) in spans.items()}
 
 
 def bare_insert(source_url: str, tmp: Path) -> tuple[float, int]:

@@ -41,7 +41,8 @@ from starter import (
 from starter.api_support import Reader, responses
 from starter.limits import install_limits
 from store.db import get_engine
-from store.thread_store import IndexCache, ThreadStore
+from store.index_cache import IndexCache
+from store.thread_store import ThreadStore
 from store.users import User
 
 log = get_logger(component="api")

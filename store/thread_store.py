@@ -7,30 +7,21 @@ changed. A refused or failed commit leaves the previous thread as it was.
 
 from __future__ import annotations
 
-import functools
 import json
-import operator
-import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic_core import from_json
 from sqlalchemy import delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from domain.messages import SyncOutcome
 from domain.thread_index import BomGraph
 from domain.thread_tables import ThreadTables
-from infra.logs import get_logger
-from store import thread_cache
 from store.thread_load import load_tables
 from store.thread_rows import CHILDREN, doc_rows
 from store.thread_schema import (
@@ -44,8 +35,7 @@ from store.thread_schema import (
     ThreadState,
     ThreadSyncRun,
 )
-
-BATCH = 500
+from store.thread_write import BATCH, insert_all, pk_of, upsert
 
 
 class CyclicBomError(ValueError):
@@ -77,65 +67,6 @@ def _rows_of(kind: str, doc: Any) -> list[tuple[type[SQLModel], dict[str, Any]]]
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@functools.cache
-def _pk(table: type[SQLModel]) -> list[str]:
-    return [c.name for c in table.__table__.primary_key.columns]
-
-
-@functools.cache
-def _pk_of(table: type[SQLModel]) -> Callable[[dict[str, Any]], Any]:
-    """A row's primary key (a value or a tuple), read at C speed."""
-    return operator.itemgetter(*_pk(table))
-
-
-def _insert_all(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Plain INSERT of many rows through the driver's executemany (no per-row statement
-    compilation): the bulk path of a full sync."""
-    if not rows:
-        return
-    columns = list(table.__table__.columns)
-    defaults = [
-        c.default.arg if c.default is not None and c.default.is_scalar else None for c in columns
-    ]
-    names = [c.name for c in columns]
-    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
-    quoted = ", ".join('"' + n + '"' for n in names)
-    marks = ", ".join([mark] * len(names))
-    sql = f"INSERT INTO {table.__tablename__} ({quoted}) VALUES ({marks})"
-    complete = operator.itemgetter(*names)  # C speed when a row has every column
-    values = []
-    for r in rows:
-        try:
-            values.append(complete(r))
-        except KeyError:
-            values.append(tuple(r.get(n, d) for n, d in zip(names, defaults, strict=True)))
-    if len(names) == 1:
-        values = [(v,) for v in values]
-    connection = session.connection()
-    for start in range(0, len(values), 20_000):
-        connection.exec_driver_sql(sql, values[start : start + 20_000])
-
-
-def _upsert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    keys = _pk(table)
-    unique = {tuple(r[k] for k in keys): r for r in rows}  # last write wins within a batch
-    rows = list(unique.values())
-    for start in range(0, len(rows), BATCH):
-        stmt = insert(table.__table__).values(rows[start : start + BATCH])
-        others = [c for c in rows[0] if c not in keys]
-        if others:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in others}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        session.execute(stmt)
 
 
 class ThreadStore:
@@ -209,7 +140,7 @@ class ThreadStore:
             for kind, docs in staged.items():
                 for doc in docs:
                     for table, row in _rows_of(kind, doc):
-                        by_key[table][_pk_of(table)(row)] = row  # last one wins
+                        by_key[table][pk_of(table)(row)] = row  # last one wins
         except InvalidDocumentError as exc:
             self._finish(sync_id, "failed", error=str(exc))
             raise
@@ -229,7 +160,7 @@ class ThreadStore:
                 for table in reversed(LIVE_TABLES):
                     session.execute(delete(table))
                 for table, table_rows in rows.items():
-                    _insert_all(session, table, table_rows)
+                    insert_all(session, table, table_rows)
             else:
                 for kind, (child, key) in CHILDREN.items():
                     parents = {(d["plant"], d["id"]) for d in staged.get(kind, [])}
@@ -241,7 +172,7 @@ class ThreadStore:
                         for chunk in _chunks(sorted(parents), BATCH):
                             session.execute(delete(ThreadOperation).where(tuple_(*ops).in_(chunk)))
                 for table, table_rows in rows.items():
-                    _upsert(session, table, table_rows)
+                    upsert(session, table, table_rows)
             state = session.get(ThreadState, 1) or ThreadState(id=1)
             if news:
                 state.version += 1  # else: same thread, same version, the index is kept
@@ -372,34 +303,3 @@ class ThreadStore:
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-class IndexCache:
-    """The committed thread's index, rebuilt only when the thread's version moves. With `home`,
-    each version's columns are also kept on disk (store/thread_cache.py): a new process reads
-    them from there instead of the database."""
-
-    def __init__(self, store: ThreadStore, home: Path | None = None) -> None:
-        self.store = store
-        self.home = home
-        self._current: tuple[int, Any] | None = None
-        self._lock = threading.Lock()
-
-    def current(self) -> tuple[int, Any]:
-        from domain.thread_index import ThreadIndex
-
-        with self._lock:
-            version = self.store.state().version
-            if self._current is None or self._current[0] != version:
-                tables = thread_cache.load(self.home, version) if self.home else None
-                if tables is None:
-                    version, tables = self.store.load()
-                    if self.home and version:
-                        try:
-                            thread_cache.save(self.home, version, tables)
-                        except OSError as exc:  # a read-only or full disk: the database serves
-                            get_logger(component="thread").warning(
-                                "thread cache not written", error=str(exc)
-                            )
-                self._current = (version, ThreadIndex(tables))
-            return self._current

@@ -354,7 +354,7 @@ def test_an_incremental_sync_that_brings_nothing_keeps_the_version_and_the_index
     """Issue 9: nothing fetched -> no version bump (the index stays); each version's columns
     persist on disk, and a new process reads them there, not from the database."""
     from store import thread_cache
-    from store.thread_store import IndexCache
+    from store.index_cache import IndexCache
 
     store = ThreadStore(engine)
     sync_id, _ = store.begin("full")

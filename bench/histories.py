@@ -1,0 +1,86 @@
+"""What the benchmarks read from Temporal's histories: a change's shape (its activities in the
+waves it ran them, children as branches), its cost (events, bytes, activities), its child
+workflows, and how long each kind of activity ran."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.bare import Shape
+
+SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+CHILD_STARTED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+
+
+async def shape_of(client: Client, change_id: str) -> tuple[Shape, int]:
+    """The change's activities in the waves it ran them: the parent's workflow tasks in order,
+    each with its activities and the child workflows it started (their own waves); and the
+    step at which it waited for approval."""
+    history = await client.get_workflow_handle(change_id).fetch_history()
+    steps: dict[int, list] = {}
+    approval_step = 0
+    for event in history.events:
+        if event.event_type == SCHEDULED:
+            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            steps.setdefault(task, [0, []])[0] += 1
+        elif event.event_type == CHILD_STARTED:
+            attrs = event.start_child_workflow_execution_initiated_event_attributes
+            child = await child_waves(client, attrs.workflow_id)
+            steps.setdefault(attrs.workflow_task_completed_event_id, [0, []])[1].append(child)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            approval_step = approval_step or len(steps)
+    return [steps[k] for k in sorted(steps)], approval_step
+
+
+async def child_waves(client: Client, workflow_id: str) -> list[int]:
+    """A child workflow's activities per workflow task, in order."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    waves: dict[int, int] = {}
+    for event in history.events:
+        if event.event_type == SCHEDULED:
+            task = event.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            waves[task] = waves.get(task, 0) + 1
+    return [waves[k] for k in sorted(waves)]
+
+
+async def children_of(client: Client, workflow_id: str) -> list[str]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for e in history.events
+        if e.event_type == CHILD_STARTED
+    ]
+
+
+async def history_cost(client: Client, workflow_ids: list[str]) -> tuple[int, int, int]:
+    """Events, JSON bytes and activities of these workflows' histories, together."""
+    events = size = acts = 0
+    for wid in workflow_ids:
+        history = await client.get_workflow_handle(wid).fetch_history()
+        events += len(history.events)
+        size += len(history.to_json())
+        acts += sum(1 for e in history.events if e.event_type == SCHEDULED)
+    return events, size, acts
+
+
+async def activity_spans(client: Client, workflow_id: str) -> dict[str, float]:
+    """Seconds from the first start to the last completion of each activity type."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    names: dict[int, str] = {}
+    spans: dict[str, list[float]] = {}
+    for event in history.events:
+        at = event.event_time.ToMicroseconds() / 1e6
+        if event.event_type == SCHEDULED:
+            names[event.event_id] = (
+                event.activity_task_scheduled_event_attributes.activity_type.name
+            )
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            span = spans.setdefault(
+                names[event.activity_task_started_event_attributes.scheduled_event_id], [at, at]
+            )
+            span[0] = min(span[0], at)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            name = names[event.activity_task_completed_event_attributes.scheduled_event_id]
+            spans[name][1] = max(spans[name][1], at)
+    return {name: end - start for name, (start, end) in spans.items()}
