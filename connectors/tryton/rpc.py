@@ -191,27 +191,21 @@ class TrytonRpc:
             return self._auth
 
     async def call(self, method: str, *params: Any) -> Any:
-        """`method` with `params`, the user's context appended; one renewal of an expired
-        session."""
+        """`method` with `params`, the user's context appended."""
+        return await self.call_with(method, {}, *params)
+
+    async def call_with(self, method: str, context: dict[str, Any], *params: Any) -> Any:
+        """`method` with the user's context updated by `context` appended; one renewal of an
+        expired session."""
         auth = await self._ensure_session()
         try:
-            return await self._post(method, [*params, self._context], auth)
+            return await self._post(method, [*params, {**self._context, **context}], auth)
         except _SessionExpired:
             auth = await self._ensure_session(renew=True)
             try:
-                return await self._post(method, [*params, self._context], auth)
+                return await self._post(method, [*params, {**self._context, **context}], auth)
             except _SessionExpired as exc:
                 raise RejectedConnectorError(self.system, "Tryton session refused", 401) from exc
-
-    async def call_with(self, method: str, context: dict[str, Any], *params: Any) -> Any:
-        """`method` with the user's context updated by `context`."""
-        auth = await self._ensure_session()
-        merged = {**self._context, **context}
-        try:
-            return await self._post(method, [*params, merged], auth)
-        except _SessionExpired:
-            auth = await self._ensure_session(renew=True)
-            return await self._post(method, [*params, {**self._context, **context}], auth)
 
     async def server_version(self) -> str:
         """Tryton's series (e.g. 8.2), from the server's root endpoint."""
@@ -242,9 +236,7 @@ class TrytonRpc:
     ) -> list[dict[str, Any]]:
         order = order or [["id", "ASC"]]
         params = [domain, offset, limit, order, fields]
-        if context:
-            return await self.call_with(f"model.{model}.search_read", context, *params)
-        return await self.call(f"model.{model}.search_read", *params)
+        return await self.call_with(f"model.{model}.search_read", context or {}, *params)
 
     async def one(self, model: str, domain: list[Any], fields: list[str], what: str) -> dict:
         rows = await self.search_read(model, domain, fields, limit=2)
