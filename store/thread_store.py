@@ -30,12 +30,11 @@ from store.thread_schema import (
     ThreadMbom,
     ThreadOperation,
     ThreadPart,
-    ThreadPlant,
     ThreadStage,
     ThreadState,
     ThreadSyncRun,
 )
-from store.thread_write import BATCH, insert_all, pk_of, upsert
+from store.thread_write import BATCH, insert_all, pk, pk_of, upsert
 
 
 class CyclicBomError(ValueError):
@@ -154,7 +153,7 @@ class ThreadStore:
             raise
         warnings = self._dangling(rows, full)
         counts = {t.__tablename__: len(r) for t, r in rows.items()}
-        news = full or self._brings_news(staged)
+        news = full or self._brings_news(staged, rows)
         with Session(self.engine) as session, session.begin():
             if full:
                 for table in reversed(LIVE_TABLES):
@@ -185,15 +184,35 @@ class ThreadStore:
         self._finish(sync_id, "committed", version=version, counts=counts, warnings=warnings)
         return self.report(sync_id)
 
-    def _brings_news(self, staged: dict[str, list[dict[str, Any]]]) -> bool:
-        """Whether an incremental sync brought anything: a changed object, or other plants
-        (the plants are staged by every run, from the configuration)."""
-        if any(docs for kind, docs in staged.items() if kind != "plant"):
+    def _brings_news(
+        self,
+        staged: dict[str, list[dict[str, Any]]],
+        rows: dict[type[SQLModel], list[dict[str, Any]]],
+    ) -> bool:
+        """Whether an incremental sync changes the thread: a row it does not hold, or holds
+        otherwise. A system that cannot filter by `since` sends everything again; that alone
+        is no news (the plants too are staged by every run). A composite document (a routing,
+        a work instruction, an inspection plan) counts as news: its child rows are replaced."""
+        if any(staged.get(kind) for kind in CHILDREN):
             return True
         with Session(self.engine) as session:
-            known = set(session.execute(select(ThreadPlant.code, ThreadPlant.name)).all())
-        staged_plants = {(d["code"], d.get("name", "")) for d in staged.get("plant", [])}
-        return not staged_plants <= {tuple(k) for k in known}
+            for table, table_rows in rows.items():
+                keys = pk(table)
+                wanted = {tuple(r[k] for k in keys): r for r in table_rows}
+                stored: dict[tuple, dict[str, Any]] = {}
+                for chunk in _chunks(sorted(wanted), BATCH):
+                    if len(keys) == 1:
+                        where = getattr(table, keys[0]).in_([k[0] for k in chunk])
+                    else:
+                        where = tuple_(*[getattr(table, k) for k in keys]).in_(chunk)
+                    for found in session.execute(select(table.__table__).where(where)):
+                        mapping = dict(found._mapping)
+                        stored[tuple(mapping[k] for k in keys)] = mapping
+                for key, row in wanted.items():
+                    old = stored.get(key)
+                    if old is None or any(old.get(name) != value for name, value in row.items()):
+                        return True
+        return False
 
     def fail(self, sync_id: str, error: str) -> None:
         self._finish(sync_id, "failed", error=error)

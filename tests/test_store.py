@@ -373,6 +373,22 @@ def test_an_incremental_sync_that_brings_nothing_keeps_the_version_and_the_index
     assert store.state().watermark > watermark  # but fetched up to now
     assert first.current()[1] is index  # not rebuilt
 
+    # a system that cannot filter by `since` sends its documents again: unchanged, no news
+    orders = [
+        d
+        for _s, plant, kind, _k, d in tables_rows(dataset("demo"))
+        if kind == "production_order" and plant == "DET"
+    ]
+    sync_id, _ = store.begin("incremental")
+    store.stage(sync_id, "production_order", "DET", orders)
+    assert store.commit(sync_id).version == version
+    # one of them changed: a new version
+    sync_id, _ = store.begin("incremental")
+    store.stage(sync_id, "production_order", "DET", [{**orders[0], "qty": orders[0]["qty"] + 1}])
+    assert store.commit(sync_id).version == version + 1
+    version += 1
+    first.current()
+
     # a new process: the columns come from the cache, the database's rows are not read
     monkeypatch.setattr(ThreadStore, "load", lambda self: pytest.fail("read the database"))
     cold_version, cold = IndexCache(store, tmp_path).current()
