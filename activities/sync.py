@@ -46,6 +46,12 @@ def plan_sources(connectors: Connectors) -> list[SyncSource]:
     return sources
 
 
+def _refused(sync_id: str, exc: InvalidDocumentError) -> ApplicationError:
+    """A document that does not fit its kind refuses the sync whole: never retried."""
+    get_logger(sync_id=sync_id).error("thread sync refused", error=str(exc))
+    return ApplicationError(str(exc), type=INVALID_DOCUMENT, non_retryable=True)
+
+
 class SyncActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
@@ -89,6 +95,8 @@ class SyncActivities:
             )
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
+        except InvalidDocumentError as exc:
+            raise _refused(inp.sync_id, exc) from exc
 
     @activity.defn(name="thread_sync_fetch_group")
     async def fetch_group(self, inp: SyncFetchGroup) -> list[SyncFetched]:
@@ -115,6 +123,8 @@ class SyncActivities:
             return list(await asyncio.gather(*(one(s) for s in inp.sources)))
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
+        except InvalidDocumentError as exc:
+            raise _refused(inp.sync_id, exc) from exc
 
     async def _fetch(
         self,
@@ -128,19 +138,22 @@ class SyncActivities:
         """Pages of one collection from `cursor` on into staging, `beat` after each page."""
         connector = self.deps.connectors.for_system(source.system, source.plant)
         raw = getattr(connector, "page_json", None)  # the bulk path of connectors that have it
+        plant = source.plant or ""
+
+        def stage(body: bytes) -> tuple[int, str | None]:
+            listing = from_json(body)  # rows are made here, in the fetching queue's process
+            self.store.stage(sync_id, source.kind, plant, listing["items"])
+            return len(listing["items"]), listing.get("next_cursor")
+
         while True:
-            if raw is not None:  # the listing as it came: checked at commit, where rows are made
+            if raw is not None:  # the listing as it came, parsed once
                 body = await raw(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
-                listing = from_json(body)
-                found, cursor, text = len(listing["items"]), listing.get("next_cursor"), body
+                found, cursor = await asyncio.to_thread(stage, body)
             else:
                 page = await connector.page(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
                 found, cursor = len(page.items), page.next_cursor
-                text = page.model_dump_json(include={"items"})
-            if found:  # one staged row per page
-                await asyncio.to_thread(
-                    self.store.stage_json, sync_id, source.kind, source.plant or "", text
-                )
+                docs = [item.model_dump(mode="json") for item in page.items]
+                await asyncio.to_thread(self.store.stage, sync_id, source.kind, plant, docs)
             count += found
             beat(cursor, count)
             if not cursor:
@@ -156,8 +169,7 @@ class SyncActivities:
                 str(exc), exc.cycle, type=CYCLIC_BOM, non_retryable=True
             ) from exc
         except InvalidDocumentError as exc:
-            get_logger(sync_id=sync_id).error("thread sync refused", error=str(exc))
-            raise ApplicationError(str(exc), type=INVALID_DOCUMENT, non_retryable=True) from exc
+            raise _refused(sync_id, exc) from exc
         get_logger(sync_id=sync_id).info(
             "thread sync committed", version=report.version, warnings=len(report.warnings)
         )
@@ -165,8 +177,5 @@ class SyncActivities:
 
     @activity.defn(name="thread_sync_fail")
     async def fail(self, inp: SyncOutcome) -> SyncOutcome:
-        run = await asyncio.to_thread(self.store.run, inp.sync_id)
-        if run.status == "running":
-            await asyncio.to_thread(self.store.fail, inp.sync_id, inp.error or "failed")
-        report = await asyncio.to_thread(self.store.report, inp.sync_id)
-        return report
+        await asyncio.to_thread(self.store.fail, inp.sync_id, inp.error or "failed")
+        return await asyncio.to_thread(self.store.report, inp.sync_id)

@@ -1,5 +1,6 @@
-"""Writing many thread rows at once: plain bulk INSERT for a full sync (the driver's executemany),
-upsert for an incremental one (SQLite and PostgreSQL), rows keyed by their primary key."""
+"""Writing many thread rows at once: a full sync's staged rows inserted by the database itself
+(INSERT ... SELECT over the staged JSON, on SQLite and PostgreSQL), upsert for an incremental
+one; rows keyed by their primary key."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel
+
+from store.thread_rows import columns
 
 BATCH = 500
 
@@ -26,32 +30,38 @@ def pk_of(table: type[SQLModel]) -> Callable[[dict[str, Any]], Any]:
     return operator.itemgetter(*pk(table))
 
 
-def insert_all(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
-    """Plain INSERT of many rows through the driver's executemany (no per-row statement
-    compilation): the bulk path of a full sync."""
-    if not rows:
-        return
-    columns = list(table.__table__.columns)
-    defaults = [
-        c.default.arg if c.default is not None and c.default.is_scalar else None for c in columns
-    ]
-    names = [c.name for c in columns]
-    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
-    quoted = ", ".join('"' + n + '"' for n in names)
-    marks = ", ".join([mark] * len(names))
-    sql = f"INSERT INTO {table.__tablename__} ({quoted}) VALUES ({marks})"
-    complete = operator.itemgetter(*names)  # C speed when a row has every column
-    values = []
-    for r in rows:
-        try:
-            values.append(complete(r))
-        except KeyError:
-            values.append(tuple(r.get(n, d) for n, d in zip(names, defaults, strict=True)))
-    if len(names) == 1:
-        values = [(v,) for v in values]
-    connection = session.connection()
-    for start in range(0, len(values), 20_000):
-        connection.exec_driver_sql(sql, values[start : start + 20_000])
+def insert_staged(session: Session, table: type[SQLModel], sync_id: str) -> None:
+    """Insert a run's staged rows of `table` (thread_stage pages of kind = the table's name,
+    each a JSON array of rows in column order) without a round trip through Python: the
+    database reads the JSON. Of rows with the same key, the last staged one wins."""
+    dialect = session.get_bind().dialect
+    names = columns(table)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    where = "s.sync_id = :sync_id AND s.kind = :kind"
+    if dialect.name == "sqlite":
+        picks = ", ".join(f"e.value ->> {i}" for i in range(len(names)))
+        sql = (
+            f"INSERT OR REPLACE INTO {table.__tablename__} ({quoted}) SELECT {picks} "
+            f"FROM thread_stage AS s, json_each(s.doc) AS e WHERE {where} ORDER BY s.id, e.key"
+        )
+    elif dialect.name == "postgresql":
+        kinds = [c.type.compile(dialect=dialect) for c in table.__table__.columns]
+        picks = ", ".join(
+            f'CAST(e.value ->> {i} AS {kind}) AS "{n}"'
+            for i, (n, kind) in enumerate(zip(names, kinds, strict=True))
+        )
+        keys = ", ".join(f'"{k}"' for k in pk(table))
+        sql = (
+            f"INSERT INTO {table.__tablename__} ({quoted}) "
+            f"SELECT DISTINCT ON ({keys}) {quoted} FROM ("
+            f"SELECT {picks}, s.id AS stage_id, e.n AS stage_n FROM thread_stage AS s "
+            "CROSS JOIN LATERAL jsonb_array_elements(CAST(s.doc AS jsonb)) "
+            f"WITH ORDINALITY AS e(value, n) WHERE {where}) AS staged "
+            f"ORDER BY {keys}, stage_id DESC, stage_n DESC"
+        )
+    else:
+        raise NotImplementedError(f"the thread store runs on SQLite or PostgreSQL, not {dialect}")
+    session.execute(text(sql), {"sync_id": sync_id, "kind": table.__tablename__})
 
 
 def upsert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:

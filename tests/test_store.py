@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -25,6 +25,7 @@ from store.artifacts import artifact_id, latest_artifact_id, load_artifact, save
 from store.audit import append_event, read_events, verify_chain
 from store.db import get_engine
 from store.immutable import protect_sqlite
+from store.thread_schema import ThreadStage
 from store.thread_store import CyclicBomError, ThreadStore
 from store.users import (
     UserError,
@@ -405,8 +406,9 @@ def test_an_incremental_sync_that_brings_nothing_keeps_the_version_and_the_index
 
 
 def test_a_document_that_does_not_fit_its_kind_refuses_the_sync_whole(engine: Engine) -> None:
-    """Issue 9: bulk pages are staged unparsed, so the commit is where documents are checked:
-    a missing field or a wrong type refuses the sync, naming the document; nothing changes."""
+    """Issue 9: rows are made where a page is fetched and staged, so that is where documents
+    are checked: a missing field or a wrong type refuses the sync, naming the document; nothing
+    changes, and nothing of the run is left staged."""
     from store.thread_store import InvalidDocumentError
 
     store = ThreadStore(engine)
@@ -420,11 +422,48 @@ def test_a_document_that_does_not_fit_its_kind_refuses_the_sync_whole(engine: En
         {"id": "PO-DET-9998", "plant": "DET", "part": "100-200", "qty": "five", "due": "x"},
     ):
         sync_id, _ = store.begin("incremental")
-        store.stage_json(sync_id, "production_order", "DET", json.dumps({"items": [bad]}))
+        store.stage(sync_id, "part", "", [{"number": "100-300", "current_revision": "Z"}])
         with pytest.raises(
             InvalidDocumentError, match=f"production_order {bad['id']} of plant DET"
         ):
-            store.commit(sync_id)
+            store.stage_json(sync_id, "production_order", "DET", json.dumps({"items": [bad]}))
         assert store.report(sync_id).status == "failed"
+        assert "is not a valid document" in store.report(sync_id).error
+        assert store.commit(sync_id).status == "failed"  # a refused run never commits
+        store.fail(sync_id, "fetch failed")  # as the workflow records it: the reason stays
+        assert "is not a valid document" in store.report(sync_id).error
+        with Session(engine) as session:
+            assert not session.execute(
+                select(ThreadStage).where(ThreadStage.sync_id == sync_id)
+            ).first()
     after_version, after = store.load()
     assert after_version == version and after.counts() == before.counts()
+
+
+def test_a_full_sync_staged_by_an_earlier_changeflow_still_commits(engine: Engine) -> None:
+    """A run under way across an upgrade has pages staged as documents (before rows were made
+    at the fetch): its commit makes their rows; a full commit reports dangling references."""
+    store = ThreadStore(engine)
+    sync_id, _ = store.begin("full")
+    by_kind: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for _system, plant, kind, _key, doc in tables_rows(dataset("demo")):
+        by_kind[(kind, plant)].append(doc)
+    with Session(engine) as session:  # the earlier format: one staged row of documents per page
+        for (kind, plant), docs in by_kind.items():
+            session.add(ThreadStage(sync_id=sync_id, kind=kind, plant=plant, doc=json.dumps(docs)))
+        session.add(
+            ThreadStage(
+                sync_id=sync_id,
+                kind="ebom_line",
+                doc=json.dumps([{"parent": "200-100", "child": "999-GHOST"}]),
+            )
+        )
+        session.commit()
+    report = store.commit(sync_id)
+    assert report.status == "committed", report.error
+    assert report.warnings == ["part 999-GHOST is referenced 1 time(s) but not in PLM"]
+    _, tables = store.load()
+    reference = from_snapshot(build_demo_thread())
+    assert tables.counts()["parts"] == reference.counts()["parts"]
+    assert tables.counts()["ebom"] == reference.counts()["ebom"]
+    assert report.counts["thread_ebom"] == reference.counts()["ebom"] + 1  # the ghost's line too
