@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic_core import from_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -140,15 +139,12 @@ class SyncActivities:
         raw = getattr(connector, "page_json", None)  # the bulk path of connectors that have it
         plant = source.plant or ""
 
-        def stage(body: bytes) -> tuple[int, str | None]:
-            listing = from_json(body)  # rows are made here, in the fetching queue's process
-            self.store.stage(sync_id, source.kind, plant, listing["items"])
-            return len(listing["items"]), listing.get("next_cursor")
-
         while True:
             if raw is not None:  # the listing as it came, parsed once
                 body = await raw(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
-                found, cursor = await asyncio.to_thread(stage, body)
+                found, cursor = await asyncio.to_thread(  # rows made here, in this process
+                    self.store.stage_json, sync_id, source.kind, plant, body
+                )
             else:
                 page = await connector.page(source.kind, after=cursor, since=since, limit=PAGE_SIZE)
                 found, cursor = len(page.items), page.next_cursor

@@ -11,61 +11,35 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from pydantic_core import from_json, to_json
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from domain.messages import SyncOutcome
-from domain.thread_index import BomGraph
 from domain.thread_tables import ThreadTables
+from store.thread_commit import PARENTS, CyclicBomError, merge, replace
 from store.thread_load import load_tables
-from store.thread_rows import (
-    CHILDREN,
-    ROW_MAKERS,
-    InvalidDocumentError,
-    page_rows,
-    staged_dicts,
-)
-from store.thread_schema import (
-    LIVE_TABLES,
-    ThreadEbom,
-    ThreadMbom,
-    ThreadOperation,
-    ThreadPart,
-    ThreadStage,
-    ThreadState,
-    ThreadSyncRun,
-)
-from store.thread_write import BATCH, insert_staged, pk, pk_of, upsert
+from store.thread_rows import ROW_MAKERS, InvalidDocumentError, page_rows
+from store.thread_schema import LIVE_TABLES, ThreadStage, ThreadState, ThreadSyncRun
 
-
-class CyclicBomError(ValueError):
-    def __init__(self, cycle: list[str]) -> None:
-        super().__init__("the EBOM has a cycle: " + " -> ".join(cycle))
-        self.cycle = cycle
-
-
-PARENTS = "parents:"  # staged kind: the keys of composite documents whose children a run replaces
-TABLES = {t.__tablename__: t for t in LIVE_TABLES}
+__all__ = ["CyclicBomError", "InvalidDocumentError", "ThreadStore"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _documents(page: str | bytes) -> list[Any]:
-    """The documents of a page: a listing's `{"items": [...]}`, a list, or one document."""
+def _listing(page: str | bytes) -> tuple[list[Any], str | None]:
+    """The documents of a page and its next cursor: a listing's `{"items": [...],
+    "next_cursor": ...}`, or a list of documents."""
     value = from_json(page)  # pydantic-core's parser: twice json's speed
     if isinstance(value, dict) and "items" in value:
-        return value["items"]
-    return value if isinstance(value, list) else [value]
+        return value["items"], value.get("next_cursor")
+    return (value if isinstance(value, list) else [value]), None
 
 
 class ThreadStore:
@@ -115,9 +89,13 @@ class ThreadStore:
                 session.commit()
         return len(docs)
 
-    def stage_json(self, sync_id: str, kind: str, plant: str, page: str | bytes) -> int:
-        """stage() for a page as JSON: a listing's `{"items": [...]}` or a list of documents."""
-        return self.stage(sync_id, kind, plant, _documents(page))
+    def stage_json(
+        self, sync_id: str, kind: str, plant: str, page: str | bytes
+    ) -> tuple[int, str | None]:
+        """stage() for a page as JSON, parsed once: a listing's `{"items": [...],
+        "next_cursor": ...}` or a list of documents. Returns the count and the next cursor."""
+        docs, cursor = _listing(page)
+        return self.stage(sync_id, kind, plant, docs), cursor
 
     def run(self, sync_id: str) -> ThreadSyncRun:
         with Session(self.engine) as session:
@@ -136,9 +114,9 @@ class ThreadStore:
             self._rows_of_documents(sync_id)
             with Session(self.engine) as session, session.begin():
                 if run.mode == "full":
-                    counts, warnings, news = self._replace(session, sync_id)
+                    counts, warnings, news = replace(session, sync_id)
                 else:
-                    counts, warnings, news = self._merge(session, sync_id)
+                    counts, warnings, news = merge(session, sync_id)
                 state = session.get(ThreadState, 1) or ThreadState(id=1)
                 if news:
                     state.version += 1  # else: same thread, same version, the index is kept
@@ -165,84 +143,10 @@ class ThreadStore:
                 .order_by(ThreadStage.id)
             ).all()
         for page_id, kind, plant, doc in pages:
-            self.stage(sync_id, kind, plant, _documents(doc))
+            self.stage_json(sync_id, kind, plant, doc)
             with Session(self.engine) as session:
                 session.execute(delete(ThreadStage).where(ThreadStage.id == page_id))
                 session.commit()
-
-    def _replace(self, session: Session, sync_id: str) -> tuple[dict[str, int], list[str], bool]:
-        """A full sync: the thread becomes the staged rows, inserted by the database itself."""
-        kinds = set(
-            session.execute(
-                select(ThreadStage.kind).where(ThreadStage.sync_id == sync_id).distinct()
-            ).scalars()
-        )
-        for table in reversed(LIVE_TABLES):
-            session.execute(delete(table))
-        counts = {}
-        for table in LIVE_TABLES:
-            if table.__tablename__ in kinds:
-                insert_staged(session, table, sync_id)
-                counts[table.__tablename__] = session.execute(
-                    select(func.count()).select_from(table)
-                ).scalar_one()
-        _check_cycles(_edges(session))
-        return counts, _dangling_all(session), True
-
-    def _merge(self, session: Session, sync_id: str) -> tuple[dict[str, int], list[str], bool]:
-        """An incremental sync: composite documents' children replaced, every row upserted."""
-        rows: dict[type[SQLModel], list[dict[str, Any]]] = defaultdict(list)
-        parents: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        for kind, doc in session.execute(
-            select(ThreadStage.kind, ThreadStage.doc)
-            .where(ThreadStage.sync_id == sync_id)
-            .order_by(ThreadStage.id)
-        ):
-            if kind.startswith(PARENTS):
-                parents[kind.removeprefix(PARENTS)] |= {tuple(k) for k in from_json(doc)}
-            else:
-                rows[TABLES[kind]] += staged_dicts(TABLES[kind], from_json(doc))
-        for table, found in list(rows.items()):
-            key = pk_of(table)
-            rows[table] = list({key(r): r for r in found}.values())  # the last one wins
-        if rows[ThreadEbom]:  # no new BOM line: no new cycle
-            _check_cycles(_edges(session) + [(r["parent"], r["child"]) for r in rows[ThreadEbom]])
-        news = bool(parents) or self._brings_news(session, rows)
-        for kind, (child, key) in CHILDREN.items():
-            cols = [getattr(child, k) for k in key]
-            for chunk in _chunks(sorted(parents.get(kind, ())), BATCH):
-                session.execute(delete(child).where(tuple_(*cols).in_(chunk)))
-                if kind == "routing":
-                    ops = [ThreadOperation.plant, ThreadOperation.routing]
-                    session.execute(delete(ThreadOperation).where(tuple_(*ops).in_(chunk)))
-        for table, table_rows in rows.items():
-            upsert(session, table, table_rows)
-        counts = {t.__tablename__: len(r) for t, r in rows.items() if r}
-        return counts, _dangling(session, rows), news
-
-    @staticmethod
-    def _brings_news(session: Session, rows: dict[type[SQLModel], list[dict[str, Any]]]) -> bool:
-        """Whether an incremental sync changes the thread: a row it does not hold, or holds
-        otherwise. A system that cannot filter by `since` sends everything again; that alone
-        is no news (the plants too are staged by every run). A composite document (a routing,
-        a work instruction, an inspection plan) counts as news: its child rows are replaced."""
-        for table, table_rows in rows.items():
-            keys = pk(table)
-            wanted = {tuple(r[k] for k in keys): r for r in table_rows}
-            stored: dict[tuple, dict[str, Any]] = {}
-            for chunk in _chunks(sorted(wanted), BATCH):
-                if len(keys) == 1:
-                    where = getattr(table, keys[0]).in_([k[0] for k in chunk])
-                else:
-                    where = tuple_(*[getattr(table, k) for k in keys]).in_(chunk)
-                for found in session.execute(select(table.__table__).where(where)):
-                    mapping = dict(found._mapping)
-                    stored[tuple(mapping[k] for k in keys)] = mapping
-            for key, row in wanted.items():
-                old = stored.get(key)
-                if old is None or any(old.get(name) != value for name, value in row.items()):
-                    return True
-        return False
 
     def fail(self, sync_id: str, error: str) -> None:
         """The run failed: recorded once (a refusal's own reason stands), its staging removed
@@ -317,64 +221,5 @@ class ThreadStore:
         return self.state().version, load_tables(self.engine)
 
 
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def _json(rows: list[Any]) -> str:
     return to_json(rows).decode()
-
-
-def _check_cycles(edges: Iterable[tuple[str, str]]) -> None:
-    """CyclicBomError when the EBOM's parent -> child edges hold a cycle."""
-    ids: dict[str, int] = {}
-    pairs = [(ids.setdefault(p, len(ids)), ids.setdefault(c, len(ids))) for p, c in edges]
-    if not pairs:
-        return
-    parent, child = np.array(pairs, dtype=np.int64).T
-    cycle = BomGraph(parent, child, len(ids)).find_cycle()
-    if cycle is not None:
-        names = list(ids)
-        # the graph runs child -> parent; show it the way engineers read a BOM
-        raise CyclicBomError([names[i] for i in reversed(cycle)])
-
-
-def _edges(session: Session) -> list[tuple[str, str]]:
-    """The stored EBOM's edges, read through the driver (the full thread's are many)."""
-    found = session.connection().exec_driver_sql("SELECT parent, child FROM thread_ebom")
-    return [tuple(edge) for edge in found.fetchall()]
-
-
-def _warning(number: str, count: int) -> str:
-    return f"part {number} is referenced {count} time(s) but not in PLM"
-
-
-def _dangling(session: Session, rows: dict[type[SQLModel], list[dict[str, Any]]]) -> list[str]:
-    """BOM references, among the rows merged, to parts PLM does not know."""
-    if not rows[ThreadEbom] and not rows[ThreadMbom]:
-        return []
-    known = set(session.execute(select(ThreadPart.number)).scalars())
-    missing: dict[str, int] = defaultdict(int)
-    for table in (ThreadEbom, ThreadMbom):
-        for row in rows[table]:
-            for column in ("child", "parent"):
-                if row[column] not in known:
-                    missing[row[column]] += 1
-    return [_warning(n, c) for n, c in sorted(missing.items())[:50]]
-
-
-def _dangling_all(session: Session) -> list[str]:
-    """BOM references, in the whole thread, to parts PLM does not know (counted in SQL)."""
-    refs = " UNION ALL ".join(
-        f"SELECT {column} AS number FROM {table}"
-        for table in ("thread_ebom", "thread_mbom")
-        for column in ("child", "parent")
-    )
-    found = session.execute(
-        text(
-            f"SELECT number, count(*) FROM ({refs}) AS refs "
-            "WHERE number NOT IN (SELECT number FROM thread_part) "
-            "GROUP BY number ORDER BY number LIMIT 50"
-        )
-    )
-    return [_warning(n, c) for n, c in found]
