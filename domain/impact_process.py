@@ -52,7 +52,8 @@ def _op_row(index: ThreadIndex, item: OperationChange) -> int | None:
 
 class ProcessImpacts:
     """The process, equipment and release rules of the engine's run (domain/impact_engine._Run
-    provides `ix`, `t`, `numbers`, `fai`, `add` and the per-plant finders they share)."""
+    provides `ix`, `t`, `numbers`, `fai` and `add`; the per-plant finders they share are in
+    domain/impact_finders.py)."""
 
     ix: ThreadIndex
     t: Any
