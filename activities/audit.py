@@ -1,4 +1,5 @@
-"""Audit activity: append one event to the change's hash-chained audit trail."""
+"""Audit activities: append a workflow step's events to the change's hash-chained audit trail
+(one transaction per step), and checkpoint every chain's head."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from domain.messages import AuditInput
 from infra.audit_key import KEY_ENV, private_key, public_key
 from infra.logs import get_logger
 from store.anchors import anchor, latest_anchor, verify_store
-from store.audit import ChainOwnedError, append_event
+from store.audit import ChainOwnedError, NewEvent, append_event, append_events
 
 AUDIT_CHAIN = "_audit"  # the audit trail's own chain: its checkpoints and checks
 log = get_logger(component="audit")
@@ -29,28 +30,17 @@ class AuditActivities:
     async def record_audit(self, inp: AuditInput) -> None:
         """Idempotent by event key: a retried activity records the event once. A run whose
         change id belongs to another change's chain is refused for good (CHAIN_OWNED)."""
-        try:
-            await asyncio.to_thread(
-                append_event,
-                self.deps.engine,
-                change_id=inp.change_id,
-                event_key=inp.event_key,
-                actor=inp.actor,
-                action=inp.action,
-                detail=inp.detail,
-                chain_key=inp.chain_key,
-                workflow_id=inp.workflow_id,
-                run_id=inp.run_id,
-            )
-        except ChainOwnedError as exc:
-            raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc
+        await self.record_audit_batch([inp])
 
     @activity.defn(name="record_audit_batch")
     async def record_audit_batch(self, records: list[AuditInput]) -> None:
-        """The events of one workflow step, in order, in one round trip; each is recorded once
+        """The events of one workflow step, in order, in one transaction; each is recorded once
         by its key, so a retried batch writes only what the failed attempt did not."""
-        for inp in records:
-            await self.record_audit(inp)
+        events = [NewEvent(**r.model_dump()) for r in records]
+        try:
+            await asyncio.to_thread(append_events, self.deps.engine, events)
+        except ChainOwnedError as exc:
+            raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc
 
 
 class AnchorActivities:

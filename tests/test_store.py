@@ -97,6 +97,40 @@ def test_audit_chain_is_idempotent_and_tamper_evident(engine: Engine) -> None:
     assert any("missing" in p for p in verify_chain(engine, "ECO-A").problems)
 
 
+def test_a_batch_of_audit_events_is_one_transaction_and_each_event_counts_once(
+    engine: Engine,
+) -> None:
+    """A step's events go in together: one already recorded (a retried batch) and one given
+    twice are recorded once, the chain runs on without a gap, and a batch with an event for
+    another change's chain is refused whole."""
+    from store.audit import ChainOwnedError, NewEvent, append_events
+    from store.users import add_user
+
+    add_user(engine, "ann.batch", Role.quality, full_name="Ann Batch")
+
+    def event(n: int, chain_key: str = "batch-key", actor: str = "changeflow") -> NewEvent:
+        return NewEvent(
+            change_id="ECO-BATCH",
+            event_key=f"ECO-BATCH:{n}",
+            actor=actor,
+            action=f"step.{n}",
+            detail={"n": n},
+            chain_key=chain_key,
+        )
+
+    first = append_events(engine, [event(1), event(2)])
+    assert [e.seq for e in first] == [1, 2] and first[1].prev_hash == first[0].hash
+    again = append_events(engine, [event(2), event(3, actor="ann.batch"), event(3), event(4)])
+    assert [e.seq for e in again] == [2, 3, 3, 4]
+    assert again[0] == first[1]  # answered as it was recorded
+    assert again[1].actor_name == "Ann Batch"
+    assert [e.seq for e in read_events(engine, "ECO-BATCH")] == [1, 2, 3, 4]
+    assert verify_chain(engine, "ECO-BATCH").intact
+    with pytest.raises(ChainOwnedError):
+        append_events(engine, [event(5), event(6, chain_key="another-change")])
+    assert len(read_events(engine, "ECO-BATCH")) == 4  # nothing of the refused batch
+
+
 def tamper(engine: Engine, sql: str) -> None:
     """What someone with direct access to the database does: on SQLite, drop the triggers that
     keep the audit tables append-only first (PostgreSQL here runs as its superuser)."""
