@@ -1,11 +1,11 @@
 """PlantRolloutWorkflow: one plant's tasks of one wave, as a child of the change
 (`{change_id}.{PLANT}`). It applies the tasks in dependency order, each on the queue that
 reaches its system (the plant's own queue for MES, QMS and LMS), audits each one, tells the
-change each task it finished, and returns the tasks as they ended. The first task a system
-refuses stops the plant: nothing after it there runs, and the change holds for a person.
-Asked to stop (the change is being cancelled), or cancelled itself in Temporal, it starts
-nothing new, lets the writes in flight finish, and returns what was applied so that the change
-can undo it."""
+change once per step which tasks finished and which start (display only), and returns the tasks
+as they ended. The first task a system refuses stops the plant: nothing after it there runs,
+and the change holds for a person. Asked to stop (the change is being cancelled), or cancelled
+itself in Temporal, it starts nothing new, lets the writes in flight finish, and returns what
+was applied so that the change can undo it."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 PROGRESS_SIGNAL = "plant_progress"
 ASYNC_PROGRESS_PATCH = "async-plant-progress"
+COALESCED_PROGRESS_PATCH = "coalesced-plant-progress"  # patch: earlier runs told each task
 
 
 @workflow.defn
@@ -45,6 +46,8 @@ class PlantRolloutWorkflow:
         self._inflight: dict[str, tuple[RolloutTask, Any]] = {}
         self._signals: list[asyncio.Future] = []  # progress reports on their way
         self._writer: AuditWriter | None = None
+        self._coalesce = False  # one progress report per step, not one per task
+        self._settled: list[RolloutTask] = []  # finished, not yet told to the change
 
     @workflow.signal(description="Start nothing new; let the writes in flight finish.")
     def stop(self) -> None:
@@ -58,6 +61,7 @@ class PlantRolloutWorkflow:
     async def run(self, inp: PlantRolloutInput) -> PlantRolloutResult:
         if workflow.patched(BATCHED_AUDIT_PATCH):
             self._writer = AuditWriter(workflow.set_current_details, self._cleared)
+        self._coalesce = workflow.patched(COALESCED_PROGRESS_PATCH)
         try:
             while not self._stop and not self._failed():
                 ready = ready_tasks(self._tasks, others_finished=True)
@@ -65,12 +69,14 @@ class PlantRolloutWorkflow:
                     break
                 for task in ready:
                     task.status = TaskStatus.running
-                await self._tell_change(ready)
+                await self._tell_change(self._told(ready))  # with the step before's outcome
                 await asyncio.gather(*(self._apply(task) for task in ready))
         except asyncio.CancelledError:  # cancelled in Temporal: settle, and report
             self._stop = True
             for task, handle in list(self._inflight.values()):
                 await self._settle(task, handle)
+        if self._settled:
+            await self._tell_change(self._told([]))
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self._signals, return_exceptions=True)  # delivered before the end
         if self._writer is not None:
@@ -116,7 +122,15 @@ class PlantRolloutWorkflow:
                     "after": {"action": task.action.value, "target": task.target, **task.params},
                 },
             )
-        await self._tell_change([task])
+        if self._coalesce:
+            self._settled.append(task)  # told with the next step's start, or at the end
+        else:
+            await self._tell_change([task])
+
+    def _told(self, starting: list[RolloutTask]) -> list[RolloutTask]:
+        """The tasks to report now: those settled since the last report, then those starting."""
+        settled, self._settled = self._settled, []
+        return settled + starting
 
     async def _audit(self, action: str, detail: dict) -> None:
         if self._chain_refused:
