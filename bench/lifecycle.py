@@ -37,7 +37,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, Shape, noop
 from bench.histories import children_of, history_cost, shape_of
-from bench.procs import cpu_seconds, rss_bytes
+from bench.procs import cpu_seconds, load_average, rss_bytes, temporal_server_pid
 from domain.messages import SyncRequest
 from domain.revisions import next_revision
 from tests.e2e import APPROVERS, Stack, poll, running_stack
@@ -53,6 +53,7 @@ class Side:
     events: list[int] = field(default_factory=list)
     bytes: list[int] = field(default_factory=list)
     activities: list[int] = field(default_factory=list)
+    server_cpu: float = 0.0  # the Temporal dev server's CPU-s, summed over rounds
     n: int = 0
 
     def throughput(self) -> float:
@@ -93,8 +94,37 @@ async def candidates(stack: Stack, count: int) -> list[dict[str, Any]]:
     return found
 
 
-async def approve(stack: Stack, change_id: str) -> float:
+class Inbox:
+    """How approvers find their work: one look at the changes awaiting approval
+    (`GET /api/changes?stage=awaiting_approval`, answered by Temporal's visibility store, not by
+    the workers) every 0.2 s for every change of a round, not a poll of each change's state."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.task: asyncio.Task | None = None
+
+    async def arrived(self, change_id: str, timeout: float = 120) -> None:
+        future = self.waiting.setdefault(change_id, asyncio.get_running_loop().create_future())
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._watch())
+        await asyncio.wait_for(future, timeout)
+
+    async def _watch(self) -> None:
+        while any(not f.done() for f in self.waiting.values()):
+            response = await self.stack.api.get(
+                "/api/changes", params={"stage": "awaiting_approval", "limit": 1000}
+            )
+            for summary in response.json() if response.status_code == 200 else []:
+                future = self.waiting.get(summary["change_id"])
+                if future is not None and not future.done():
+                    future.set_result(None)
+            await asyncio.sleep(0.2)
+
+
+async def approve(stack: Stack, change_id: str, inbox: Inbox) -> float:
     """Every required approval through the API; returns when the last one was sent."""
+    await inbox.arrived(change_id)
     state = await poll(stack, change_id, "awaiting_approval", timeout=120)
     sent = time.time()
     for required in state.approvals.required:
@@ -109,10 +139,10 @@ async def approve(stack: Stack, change_id: str) -> float:
     return sent
 
 
-async def one_change(stack: Stack, body: dict[str, Any]) -> tuple[str, float]:
+async def one_change(stack: Stack, body: dict[str, Any], inbox: Inbox) -> tuple[str, float]:
     start = time.perf_counter()
     change_id = await stack.submit(body)
-    await approve(stack, change_id)
+    await approve(stack, change_id, inbox)
     await stack.client.get_workflow_handle(change_id).result()
     return change_id, time.perf_counter() - start
 
@@ -133,8 +163,11 @@ async def round_of(
 ) -> list[str]:
     every = [pid for group in pids.values() for pid in group]
     before = {name: cpu_seconds(group) for name, group in pids.items()}
+    server = temporal_server_pid()
+    server0 = cpu_seconds([server]) if server else 0.0
     cpu0, wall0 = cpu_seconds(every), time.perf_counter()
     results = await asyncio.gather(*runs)
+    side.server_cpu += (cpu_seconds([server]) - server0) if server else 0.0
     side.walls.append(time.perf_counter() - wall0)
     side.cpu.append((cpu_seconds(every) - cpu0) / len(results))
     for name, group in pids.items():
@@ -158,8 +191,8 @@ async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any],
     worker = stack.worker.process.pid
     base = rss_bytes(worker)
     ids = [await stack.submit(body) for _ in range(k)]
-    for change_id in ids:
-        await poll(stack, change_id, "awaiting_approval", timeout=120)
+    inbox = Inbox(stack)
+    await asyncio.gather(*(inbox.arrived(change_id) for change_id in ids))
     ours = (rss_bytes(worker) - base) / k
     gc.collect()
     base = rss_bytes()
@@ -183,8 +216,9 @@ async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[f
     """ms from sending the last approval to the first activity started after it, per change
     (the approval's own round trip through the API and the Update included)."""
     result = []
+    inbox = Inbox(stack)
     for change_id in ids[:samples]:
-        approved_at = await approve(stack, change_id)
+        approved_at = await approve(stack, change_id, inbox)
         handle = stack.client.get_workflow_handle(change_id)
         for _ in range(200):
             history = await handle.fetch_history()
@@ -231,9 +265,10 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
             shapes: list[tuple[Shape, int]] = []
             for r in range(rounds):
                 batch = pool[r * n : (r + 1) * n]
+                inbox = Inbox(stack)
                 ids = await round_of(
                     ours,
-                    [one_change(stack, c["body"]) for c in batch],
+                    [one_change(stack, c["body"], inbox) for c in batch],
                     stack.client,
                     True,
                     {
@@ -277,6 +312,9 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
         "cpu_s_per_change_by_process": {
             name: round(total / ours.n, 3) for name, total in ours.cpu_by_process.items()
         },
+        "temporal_server_cpu_s_per_change": round(ours.server_cpu / ours.n, 3),
+        "temporal_server_cpu_s_per_bare": round(bare.server_cpu / bare.n, 3),
+        "load_average": load_average(),
         "memory_per_waiting_bytes": int(mem_ours),
         "memory_per_waiting_bare_bytes": int(mem_bare),
         "memory_per_waiting_ratio_vs_bare": round(mem_ours / mem_bare, 2) if mem_bare > 0 else None,
@@ -311,6 +349,11 @@ def report(result: dict[str, Any]) -> None:
     print(
         "CPU per change  "
         + ", ".join(f"{k} {v:.3f} s" for k, v in r["cpu_s_per_change_by_process"].items())
+    )
+    print(
+        f"Temporal server {r['temporal_server_cpu_s_per_change']:.3f} CPU-s per change vs "
+        f"{r['temporal_server_cpu_s_per_bare']:.3f} per bare workflow (not in the CPU above); "
+        f"load average at the end {r['load_average']}"
     )
     print(
         f"memory waiting {r['memory_per_waiting_bytes'] / 1024:.0f} KB per change vs "

@@ -24,3 +24,17 @@ def cpu_seconds(pids: list[int | str]) -> float:
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def temporal_server_pid() -> int | None:
+    """The Temporal dev server this process started (`temporal server start-dev`), if any."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = stat.read_text().rsplit(")", 1)[1].split()[1]
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if parent == me and b"start-dev" in cmdline:
+            return int(stat.parent.name)
+    return None
