@@ -10,6 +10,7 @@ leaves the previous thread as it was.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +22,13 @@ from sqlmodel import Session, SQLModel
 
 from domain.messages import SyncOutcome
 from domain.thread_tables import ThreadTables
+from infra.logs import get_logger
 from store.thread_commit import PARENTS, CyclicBomError, merge, replace
 from store.thread_load import load_tables
 from store.thread_rows import ROW_MAKERS, InvalidDocumentError, page_rows
 from store.thread_schema import LIVE_TABLES, ThreadStage, ThreadState, ThreadSyncRun
+
+log = get_logger(component="thread")
 
 __all__ = ["CyclicBomError", "InvalidDocumentError", "ThreadStore"]
 
@@ -110,13 +114,22 @@ class ThreadStore:
         run = self.run(sync_id)
         if run.status != "running":
             return self.report(sync_id)
+        clock = time.perf_counter()
+        took: dict[str, float] = {}
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            took[phase], clock = round(took.get(phase, 0.0) + now - clock, 2), now
+
         try:
             self._rows_of_documents(sync_id)
             with Session(self.engine) as session, session.begin():
                 if run.mode == "full":
-                    counts, warnings, news = replace(session, sync_id)
+                    counts, warnings, news = replace(session, sync_id, lap)
                 else:
                     counts, warnings, news = merge(session, sync_id)
+                    lap("merge_s")
                 state = session.get(ThreadState, 1) or ThreadState(id=1)
                 if news:
                     state.version += 1  # else: same thread, same version, the index is kept
@@ -126,9 +139,12 @@ class ThreadStore:
                 session.add(state)
                 session.execute(delete(ThreadStage).where(ThreadStage.sync_id == sync_id))
                 version = state.version
+                lap("staging_emptied_s")
+            lap("transaction_s")
         except (CyclicBomError, InvalidDocumentError) as exc:
             self._finish(sync_id, "failed", error=str(exc))
             raise
+        log.info("thread sync commit", sync_id=sync_id, mode=run.mode, **took)
         self._finish(sync_id, "committed", version=version, counts=counts, warnings=warnings)
         return self.report(sync_id)
 

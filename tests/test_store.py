@@ -257,6 +257,32 @@ def test_thread_full_incremental_cycle_and_round_trip(engine: Engine) -> None:
     assert any("999-GHOST" in w for w in store.commit(sync_id).warnings)
 
 
+def test_a_full_sync_keeps_every_index_whether_it_commits_or_is_refused(engine: Engine) -> None:
+    """On SQLite a full commit builds each table's indexes after its rows: they are there after
+    it commits, and after a refused one (a cycle) with the thread as it was."""
+    from sqlalchemy import inspect
+
+    from store.thread_schema import LIVE_TABLES
+
+    def indexes() -> set[str]:
+        found = inspect(engine)
+        return {i["name"] for t in LIVE_TABLES for i in found.get_indexes(t.__tablename__)}
+
+    expected = {i.name for t in LIVE_TABLES for i in t.__table__.indexes}
+    store = ThreadStore(engine)
+    sync_id, _ = store.begin("full")
+    _stage_demo(store, sync_id)
+    version = store.commit(sync_id).version
+    assert indexes() >= expected
+    sync_id, _ = store.begin("full")
+    _stage_demo(store, sync_id)
+    store.stage(sync_id, "ebom_line", "", [{"parent": "100-200", "child": "ED-1000"}])
+    with pytest.raises(CyclicBomError):
+        store.commit(sync_id)
+    assert indexes() >= expected
+    assert store.load()[0] == version
+
+
 def test_an_older_store_gains_the_new_nullable_columns(tmp_path) -> None:
     """A `.changeflow/changeflow.db` made before chain keys and token expiry keeps working."""
     import sqlite3
