@@ -132,7 +132,13 @@ async def approve(stack: Stack, change_id: str, inbox: Inbox) -> float:
         sent = time.time()
         response = await stack.api.post(
             f"/api/changes/{change_id}/approvals",
-            json={"decision": "approve", "role": required.role.value, "plant": required.plant},
+            json={
+                "decision": "approve",
+                "role": required.role.value,
+                "plant": required.plant,
+                "revision": state.revision,  # what the approver saw and signs
+                "revision_hash": state.revision_hash,
+            },
             headers=stack.auth(user),
         )
         assert response.status_code == 202, response.text

@@ -119,9 +119,9 @@ async def not_answering(handle: WorkflowHandle, change_id: str, problem: str) ->
     return NotAnsweringError(503, _failing(change_id, problem))
 
 
-async def change_state(client: Client, change_id: str) -> ChangeState:
-    """The change's state from its workflow (404 unknown or not a change, 503 not answering).
-    A change whose workflow task keeps failing is answered at once, not after a query timeout."""
+async def change_handle(client: Client, change_id: str) -> WorkflowHandle:
+    """The change's workflow, asked of Temporal alone (no worker): 404 unknown or not a change,
+    503 when its workflow task keeps failing."""
     handle = client.get_workflow_handle(change_id)
     try:
         description = await handle.describe()
@@ -136,6 +136,13 @@ async def change_state(client: Client, change_id: str) -> ChangeState:
         raise NotAnsweringError(
             503, _failing(change_id, f"its workflow task has failed {pending.attempt - 1} times")
         )
+    return handle
+
+
+async def change_state(client: Client, change_id: str) -> ChangeState:
+    """The change's state from its workflow (404 unknown or not a change, 503 not answering).
+    A change whose workflow task keeps failing is answered at once, not after a query timeout."""
+    handle = await change_handle(client, change_id)
     try:
         return await handle.query(ChangeWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except WorkflowQueryFailedError as exc:

@@ -16,9 +16,16 @@ from domain.approvals import APPROVER_ROLES, PLANT_ROLES, ApprovalDecision, Deci
 from domain.esign import meaning
 from domain.messages import InputReceipt
 from domain.signing import DECISION, Signature
-from domain.state import ChangeState
 from infra.logs import get_logger
-from starter.api_support import ChangeId, Writer, change_state, engine_of, responses, temporal
+from starter.api_support import (
+    ChangeId,
+    Writer,
+    change_handle,
+    change_state,
+    engine_of,
+    responses,
+    temporal,
+)
 from starter.routes_input import INPUT_ID, IdempotencyKey, send_input, sign_input
 from store.credentials import SigningRefused, authorize_signing, printed_name
 from store.users import User
@@ -89,9 +96,16 @@ async def decide(
         plant = body.plant or user.plant
         if plant != user.plant:
             raise HTTPException(403, f"{user.name} decides for plant {user.plant}, not {plant}")
-    state = await change_state(temporal(request), change_id)
-    revision = body.revision if body.revision is not None else state.revision
-    signature = await _electronic_signature(request, user, body, role, plant, on_behalf, state)
+    if body.revision is not None and body.revision_hash:  # what the approver saw: enough
+        await change_handle(temporal(request), change_id)
+        revision, revision_hash = body.revision, body.revision_hash
+    else:  # the change's current revision
+        state = await change_state(temporal(request), change_id)
+        revision = body.revision if body.revision is not None else state.revision
+        revision_hash = body.revision_hash or state.revision_hash
+    signature = await _electronic_signature(
+        request, user, body, role, plant, on_behalf, change_id, revision_hash
+    )
     approval_id = body.approval_id or idempotency_key or uuid4().hex
     decision = ApprovalDecision(
         approval_id=approval_id,
@@ -127,7 +141,8 @@ async def _electronic_signature(
     role: Role,
     plant: str | None,
     on_behalf: bool,
-    state: ChangeState,
+    change_id: str,
+    revision_hash: str,
 ) -> Signature:
     """The signer re-enters their password (or is within a signing session); the signature
     names them, says what it means and hashes exactly the revision they decided on."""
@@ -139,13 +154,13 @@ async def _electronic_signature(
                 authorize_signing, engine, user.name, body.password, policy.signing_session_minutes
             )
         except SigningRefused as exc:
-            log.info("signing refused", change_id=state.change_id, by=user.name, reason=str(exc))
+            log.info("signing refused", change_id=change_id, by=user.name, reason=str(exc))
             raise HTTPException(403, f"not signed: {exc}") from exc
     return Signature(
         printed_name=await asyncio.to_thread(printed_name, engine, user.name),
         meaning=meaning(body.decision, role, plant, user.role if on_behalf else None),
         signed_at=datetime.now(UTC),
-        content_hash=body.revision_hash or state.revision_hash,
+        content_hash=revision_hash,
     )
 
 

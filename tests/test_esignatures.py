@@ -94,6 +94,39 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
         headers=stack.auth("qa.lee"),
     )
     assert again.status_code == 409 and revised.revision_hash in again.json()["detail"]
+    # an approver who says which revision and hash they saw is taken at their word by the API
+    # (no question to the workflow) and checked by the change itself
+    old_revision = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision": 1,
+            "revision_hash": revised.revision_hash,
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert old_revision.status_code == 409 and "revision 2" in old_revision.json()["detail"]
+    unknown = await stack.api.post(
+        "/api/changes/CHG-20260101-NOSUCH/approvals",
+        json={"decision": "approve", "role": "quality", "revision": 1, "revision_hash": "0" * 64},
+        headers=stack.auth("qa.lee"),
+    )
+    assert unknown.status_code == 404, unknown.text
+    seen = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision": 2,
+            "revision_hash": revised.revision_hash,
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert seen.status_code == 202, seen.text
+    signed_again = (await poll(stack, change_id, "awaiting_approval")).approvals.received[0]
+    assert signed_again.revision == 2
+    assert signed_again.signature.content_hash == revised.revision_hash
     await stack.api.post(
         f"/api/changes/{change_id}/cancel",
         json={"reason": "test"},
