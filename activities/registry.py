@@ -37,6 +37,7 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         rollout.verify_task,
         rollout.verify_tasks,
         sync.begin,
+        sync.await_run,
         sync.fetch,
         sync.fetch_group,
         sync.commit,

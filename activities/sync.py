@@ -1,11 +1,12 @@
-"""Thread sync activities: begin a run, fetch one collection page by page into staging
-(heartbeating its cursor, resuming from it on retry), commit or fail the run."""
+"""Thread sync activities: begin a run (or, for a change, find the thread fresh or a run under
+way to wait for), fetch one collection page by page into staging (heartbeating its cursor,
+resuming from it on retry), commit or fail the run."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -31,6 +32,8 @@ CYCLIC_BOM = "CyclicBom"
 INVALID_DOCUMENT = "InvalidDocument"
 PAGE_SIZE = 2000
 PLANT_SYSTEMS = ("ERP", "MES", "QMS")
+JOIN_LIMIT = timedelta(minutes=10)  # a run waited for that is not over by then: given up
+JOIN_POLL_S = 0.2
 
 
 def plan_sources(connectors: Connectors) -> list[SyncSource]:
@@ -58,19 +61,24 @@ class SyncActivities:
 
     @activity.defn(name="thread_sync_begin")
     async def begin(self, request: SyncRequest) -> SyncPlan:
+        """A new run, or for a change's sync: none when the thread is fresh enough, or the run
+        under way to wait for (when the request may join one)."""
         bound = self.deps.settings.thread_fresh_seconds
-        if request.before_assessment and request.mode == "incremental" and bound > 0:
-            state = await asyncio.to_thread(self.store.state)
-            if state.version and state.watermark is not None:
-                watermark = state.watermark
-                if watermark.tzinfo is None:
-                    watermark = watermark.replace(tzinfo=UTC)
-                age = (datetime.now(UTC) - watermark).total_seconds()
-                wrote = await asyncio.to_thread(last_write_at, self.deps.engine)
-                if age <= bound and (wrote is None or wrote < watermark):
-                    # fresh enough, and no change has written since: nothing to fetch
-                    return SyncPlan(sync_id="-", sources=[], fresh_age_s=round(age, 1))
-        sync_id, since = await asyncio.to_thread(self.store.begin, request.mode)
+        changes = request.before_assessment and request.mode == "incremental" and bound > 0
+        wrote = None
+        if changes:
+            fresh, wrote = await asyncio.to_thread(self._fresh, bound)
+            if fresh is not None:
+                return fresh
+        if changes and request.may_join:
+            sync_id, since, joined = await asyncio.to_thread(
+                self.store.begin_or_join, request.mode, wrote, bound
+            )
+            if joined:
+                get_logger(sync_id=sync_id).info("thread sync joined")
+                return SyncPlan(sync_id=sync_id, since=since, sources=[], joined=True)
+        else:
+            sync_id, since = await asyncio.to_thread(self.store.begin, request.mode)
         plants = self.deps.settings.plants
         await asyncio.to_thread(
             self.store.stage,
@@ -81,6 +89,40 @@ class SyncActivities:
         )
         get_logger(sync_id=sync_id).info("thread sync started", mode=request.mode, since=since)
         return SyncPlan(sync_id=sync_id, since=since, sources=plan_sources(self.deps.connectors))
+
+    def _fresh(self, bound: float) -> tuple[SyncPlan | None, datetime | None]:
+        """A plan with nothing to fetch when the thread was synced within `bound` seconds with
+        no write to a system since; and when a system was last written to."""
+        wrote = last_write_at(self.deps.engine)
+        state = self.store.state()
+        if state.version and state.watermark is not None:
+            watermark = state.watermark
+            if watermark.tzinfo is None:
+                watermark = watermark.replace(tzinfo=UTC)
+            age = (datetime.now(UTC) - watermark).total_seconds()
+            if age <= bound and (wrote is None or wrote < watermark):
+                return SyncPlan(sync_id="-", sources=[], fresh_age_s=round(age, 1)), wrote
+        return None, wrote
+
+    @activity.defn(name="thread_sync_await")
+    async def await_run(self, sync_id: str) -> SyncOutcome:
+        """The outcome of a run under way (another change's sync), once it is committed or has
+        failed; failed if it is not over JOIN_LIMIT after it began (its workflow may be gone)."""
+        while True:
+            run = await asyncio.to_thread(self.store.run, sync_id)
+            if run.status != "running":
+                report = await asyncio.to_thread(self.store.report, sync_id)
+                return report.model_copy(update={"joined": True})
+            began = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+            if datetime.now(UTC) - began > JOIN_LIMIT:
+                return SyncOutcome(
+                    sync_id=sync_id,
+                    status="failed",
+                    joined=True,
+                    error=f"sync {sync_id}, waited for, was not over {JOIN_LIMIT} after it began",
+                )
+            activity.heartbeat()
+            await asyncio.sleep(JOIN_POLL_S)
 
     @activity.defn(name="thread_sync_fetch")
     async def fetch(self, inp: SyncFetch) -> SyncFetched:

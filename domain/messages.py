@@ -149,6 +149,11 @@ class SyncRequest(BaseModel):
         default=False,
         description="A change's sync: a thread synced within `thread_fresh_seconds` is used as is.",
     )
+    may_join: bool = Field(
+        default=False,
+        description="A change's sync may wait for a sync under way that began after the last "
+        "write to a system (set by the workflows that can).",
+    )
 
 
 class SyncSource(BaseModel):
@@ -165,6 +170,9 @@ class SyncPlan(BaseModel):
     sources: list[SyncSource]
     fresh_age_s: float | None = Field(
         default=None, description="Set: the thread is fresh enough (synced this long ago)."
+    )
+    joined: bool = Field(
+        default=False, description="sync_id is a run under way that this sync waits for."
     )
 
 
@@ -197,6 +205,7 @@ class SyncOutcome(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     error: str | None = None
+    joined: bool = False  # the outcome of another sync's run, waited for
 
 
 class BatchInput(BaseModel):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import from_json, to_json
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -37,6 +37,38 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite gives them back without their zone."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _lock_runs(session: Session) -> None:
+    """Hold the sync runs' lock until the transaction ends (starting runs one at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE thread_sync_run IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # SQLite: a transaction's first write takes the database's write lock
+        session.execute(text("UPDATE thread_sync_run SET status = status WHERE 0 = 1"))
+
+
+def _newest_running(session: Session) -> ThreadSyncRun | None:
+    return (
+        session.execute(
+            select(ThreadSyncRun)
+            .where(ThreadSyncRun.status == "running")
+            .order_by(ThreadSyncRun.started_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _joinable(run: ThreadSyncRun, after: datetime | None, within_s: float) -> bool:
+    began = _utc(run.started_at)
+    fresh = (_now() - began).total_seconds() <= within_s
+    return fresh and (after is None or began > _utc(after))
+
+
 def _listing(page: str | bytes) -> tuple[list[Any], str | None]:
     """The documents of a page and its next cursor: a listing's `{"items": [...],
     "next_cursor": ...}`, or a list of documents."""
@@ -54,19 +86,37 @@ class ThreadStore:
     # -- sync runs --------------------------------------------------------------------------
     def begin(self, mode: str) -> tuple[str, datetime | None]:
         """A new sync run: its id and the watermark to fetch changes since (None: full)."""
+        sync_id, since, _joined = self._begin(mode, None)
+        return sync_id, since
+
+    def begin_or_join(
+        self, mode: str, after: datetime | None, within_s: float
+    ) -> tuple[str, datetime | None, bool]:
+        """A change's sync: the run under way to wait for (see joinable; joined True), else a
+        new run. Decided under a lock, so changes arriving together start one run, not one
+        each."""
+        return self._begin(mode, (after, within_s))
+
+    def _begin(
+        self, mode: str, join: tuple[datetime | None, float] | None
+    ) -> tuple[str, datetime | None, bool]:
         if mode not in ("full", "incremental"):
             raise ValueError(f"sync mode must be full or incremental, not {mode}")
         state = self.state()
         since = state.watermark if mode == "incremental" and state.version > 0 else None
-        sync_id = f"sync-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        with Session(self.engine) as session:
+        with Session(self.engine) as session, session.begin():
+            if join is not None:
+                _lock_runs(session)
+                run = _newest_running(session)
+                if run is not None and _joinable(run, *join):
+                    return run.sync_id, since, True
+            sync_id = f"sync-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             session.add(
                 ThreadSyncRun(
                     sync_id=sync_id, mode="full" if since is None else mode, started_at=_now()
                 )
             )
-            session.commit()
-        return sync_id, since
+        return sync_id, since, False
 
     def stage(self, sync_id: str, kind: str, plant: str, docs: list[dict[str, Any]]) -> int:
         """Make rows of fetched documents and stage them until the run's commit (one staged
@@ -100,6 +150,13 @@ class ThreadStore:
         "next_cursor": ...}` or a list of documents. Returns the count and the next cursor."""
         docs, cursor = _listing(page)
         return self.stage(sync_id, kind, plant, docs), cursor
+
+    def joinable(self, after: datetime | None, within_s: float) -> ThreadSyncRun | None:
+        """The newest sync run under way, if it began after `after` (the last write to a
+        system) and at most `within_s` seconds ago: its commit will hold every write up to now."""
+        with Session(self.engine) as session:
+            run = _newest_running(session)
+        return run if run is not None and _joinable(run, after, within_s) else None
 
     def run(self, sync_id: str) -> ThreadSyncRun:
         with Session(self.engine) as session:

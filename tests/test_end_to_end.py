@@ -58,6 +58,38 @@ async def test_a_fresh_thread_is_used_as_is_until_a_change_writes(stack: Stack) 
     assert await first_sync_event(await stack.submit(body)) == "thread.synced"
 
 
+async def test_changes_submitted_together_share_one_sync(stack: Stack) -> None:
+    """Issue 9: changes that arrive together after a write wait for the sync one of them began
+    (it began after the write, so it holds it) instead of each fetching every system."""
+    from store.audit import append_event
+
+    append_event(
+        get_engine(stack.settings.db_url),
+        change_id="OTHER-CHANGE",
+        event_key=f"other:write:{uuid.uuid4().hex[:6]}",
+        actor="changeflow",
+        action="task.applied",
+        detail={"task_id": "x"},
+    )
+    body = example_body(items=[{"part": "100-210", "from_revision": "A", "to_revision": "B"}])
+    ids = await asyncio.gather(*(stack.submit(body) for _ in range(4)))
+    synced = []
+    for change_id in ids:
+        await poll(stack, change_id, "awaiting_approval")
+        events = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()["events"]
+        synced.append(next(e for e in events if e["action"].startswith("thread.")))
+        await stack.api.post(
+            f"/api/changes/{change_id}/cancel",
+            json={"reason": "test"},
+            headers=stack.auth("maria.engineer"),
+        )
+    assert {e["action"] for e in synced} == {"thread.synced"}
+    own = {e["detail"]["sync_id"] for e in synced if not e["detail"].get("joined")}
+    joined = [e["detail"] for e in synced if e["detail"].get("joined")]
+    assert own and joined, synced  # at least one ran a sync, and at least one waited for it
+    assert all(d["sync_id"] in own and d["version"] for d in joined)
+
+
 async def test_example_change_runs_to_completed_and_every_write_applies_once(stack: Stack) -> None:
     response = await stack.api.post(
         "/api/changes", json=example_body(), headers=stack.auth("maria.engineer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -281,6 +282,34 @@ def test_a_full_sync_keeps_every_index_whether_it_commits_or_is_refused(engine: 
         store.commit(sync_id)
     assert indexes() >= expected
     assert store.load()[0] == version
+
+
+def test_a_sync_under_way_is_joinable_only_if_it_began_after_the_last_write(
+    engine: Engine,
+) -> None:
+    """A change's sync may wait for a run under way instead of starting its own: only a run
+    that began after the last write to a system (its commit holds every write up to now), and
+    within the freshness bound (a run left behind by a lost workflow is not waited for)."""
+    store = ThreadStore(engine)
+    sync_id, _ = store.begin("incremental")
+    began = store.run(sync_id).started_at
+    if began.tzinfo is None:
+        began = began.replace(tzinfo=UTC)
+    assert store.joinable(after=None, within_s=60).sync_id == sync_id
+    assert store.joinable(after=began - timedelta(seconds=1), within_s=60).sync_id == sync_id
+    assert store.joinable(after=began + timedelta(milliseconds=1), within_s=60) is None
+    time.sleep(0.05)
+    assert store.joinable(after=None, within_s=0.01) is None  # older than the bound
+    store.fail(sync_id, "test over")
+    assert store.joinable(after=None, within_s=60) is None  # over: nothing to wait for
+    # changes arriving together: the first starts a run, the others wait for it
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        begun = list(pool.map(lambda _: store.begin_or_join("incremental", began, 60), range(8)))
+    assert len({sync for sync, _since, _joined in begun}) == 1
+    assert sorted(joined for _sync, _since, joined in begun) == [False] + [True] * 7
+    store.fail(begun[0][0], "test over")
 
 
 def test_an_older_store_gains_the_new_nullable_columns(tmp_path) -> None:

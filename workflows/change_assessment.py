@@ -66,15 +66,14 @@ class ChangeAssessment(ChangeBase):
         if result.status == "fresh":  # synced moments ago: assessed on that thread
             await self._audit("thread.fresh", "changeflow", {"note": "; ".join(result.warnings)})
         elif result.status == "committed":
-            await self._audit(
-                "thread.synced",
-                "changeflow",
-                {
-                    "sync_id": result.sync_id,
-                    "version": result.version,
-                    "rows": sum(result.counts.values()),
-                },
-            )
+            synced = {
+                "sync_id": result.sync_id,
+                "version": result.version,
+                "rows": sum(result.counts.values()),
+            }
+            if result.joined:  # another change's sync, begun after the last write
+                synced["joined"] = True
+            await self._audit("thread.synced", "changeflow", synced)
         else:
             await self._audit(
                 "thread.sync_failed",

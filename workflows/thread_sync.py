@@ -1,5 +1,9 @@
 """ThreadSyncWorkflow: pull every system into the digital thread (full or incremental).
 
+A change's sync needs no run of its own when the thread is fresh, or when a run under way began
+after the last write to a system: it waits for that run's outcome (changes submitted together
+share one sync).
+
 Only ids and counts travel through history: documents go from the connectors straight into the
 store's staging area, page by page. A refused commit (a cyclic BOM) leaves the thread as it was.
 """
@@ -31,6 +35,7 @@ FETCH_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["ConnectorRejected"],
 )
+JOIN_PATCH = "join-sync-under-way"  # patch: earlier runs always synced on their own
 REFUSALS = ("CyclicBom", "InvalidDocument")  # the sync is refused whole; the thread stays
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -43,6 +48,8 @@ STORE_RETRY = RetryPolicy(
 class ThreadSyncWorkflow:
     @workflow.run
     async def run(self, request: SyncRequest) -> SyncOutcome:
+        if workflow.patched(JOIN_PATCH) and request.before_assessment:
+            request = request.model_copy(update={"may_join": True})
         plan = await workflow.execute_activity(
             "thread_sync_begin",
             request,
@@ -59,6 +66,8 @@ class ThreadSyncWorkflow:
                 status="fresh",
                 warnings=[f"the thread was synced {plan.fresh_age_s:g} s ago; no write since"],
             )
+        if plan.joined:
+            return await self._join(plan.sync_id)
         workflow.set_current_details(
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
@@ -86,6 +95,21 @@ class ThreadSyncWorkflow:
         workflow.set_current_details(
             f"sync {plan.sync_id} committed: thread version {outcome.version}"
         )
+        return outcome
+
+    async def _join(self, sync_id: str) -> SyncOutcome:
+        """Another change's sync began after the last write: its outcome is this one's."""
+        workflow.set_current_details(f"waiting for sync {sync_id}, under way")
+        outcome = await workflow.execute_activity(
+            "thread_sync_await",
+            sync_id,
+            result_type=SyncOutcome,
+            start_to_close_timeout=timedelta(minutes=15),
+            heartbeat_timeout=timedelta(minutes=1),
+            retry_policy=STORE_RETRY,
+            summary=f"Wait for sync {sync_id}",
+        )
+        workflow.set_current_details(f"joined sync {sync_id}: {outcome.status}")
         return outcome
 
     async def _fetch_each(self, plan: SyncPlan) -> list[str]:
