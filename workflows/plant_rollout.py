@@ -1,11 +1,11 @@
 """PlantRolloutWorkflow: one plant's tasks of one wave, as a child of the change
 (`{change_id}.{PLANT}`). It applies the tasks in dependency order, each on the queue that
 reaches its system (the plant's own queue for MES, QMS and LMS), audits each one, tells the
-change once per step which tasks finished and which start (display only), and returns the tasks
-as they ended. The first task a system refuses stops the plant: nothing after it there runs,
-and the change holds for a person. Asked to stop (the change is being cancelled), or cancelled
-itself in Temporal, it starts nothing new, lets the writes in flight finish, and returns what
-was applied so that the change can undo it."""
+change each task it starts or finishes (a step's last outcome together with the next step's
+start), and returns the tasks as they ended. The first task a system refuses stops the plant:
+nothing after it there runs, and the change holds for a person. Asked to stop (the change is
+being cancelled), or cancelled itself in Temporal, it starts nothing new, lets the writes in
+flight finish, and returns what was applied so that the change can undo it."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class PlantRolloutWorkflow:
         self._inflight: dict[str, tuple[RolloutTask, Any]] = {}
         self._signals: list[asyncio.Future] = []  # progress reports on their way
         self._writer: AuditWriter | None = None
-        self._coalesce = False  # one progress report per step, not one per task
+        self._coalesce = False  # a step's last outcome told with the next step's start
         self._settled: list[RolloutTask] = []  # finished, not yet told to the change
 
     @workflow.signal(description="Start nothing new; let the writes in flight finish.")
@@ -122,10 +122,14 @@ class PlantRolloutWorkflow:
                     "after": {"action": task.action.value, "target": task.target, **task.params},
                 },
             )
-        if self._coalesce:
-            self._settled.append(task)  # told with the next step's start, or at the end
-        else:
+        if not self._coalesce:
             await self._tell_change([task])
+            return
+        self._settled.append(task)
+        if self._inflight:  # others of its step still run, maybe long: the change hears now
+            await self._tell_change(self._told([]))
+        # else the step is over: told with the next step's start, in this same workflow task,
+        # or at the end; nothing finished goes untold while the plant waits on a write
 
     def _told(self, starting: list[RolloutTask]) -> list[RolloutTask]:
         """The tasks to report now: those settled since the last report, then those starting."""
