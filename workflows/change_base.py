@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import ChangeState, StageEntry
     from workflows.audit_trail import STORE_OUTAGE_PAUSE, AuditWriter, send_audit
     from workflows.search_attributes import CHANGE_STAGE
+    from workflows.versions import Versions
 
 
 BATCHED_AUDIT_PATCH = "batched-audit"  # patch: earlier runs wrote one activity per event
@@ -24,6 +25,7 @@ BATCHED_AUDIT_PATCH = "batched-audit"  # patch: earlier runs wrote one activity 
 class ChangeBase:
     """State and bookkeeping; ChangeWorkflow's __init__ sets every attribute declared here."""
 
+    _versions: Versions
     _state: ChangeState
     _chain_key: str
     _chain_refused: bool
@@ -87,7 +89,7 @@ class ChangeBase:
 
     def _batch_audit(self) -> None:
         """Decided once, first: a new run writes its audit events in batches."""
-        if workflow.patched(BATCHED_AUDIT_PATCH):
+        if self._versions.patched(BATCHED_AUDIT_PATCH):
             self._audit_writer = AuditWriter(self._show_alert, self._clear_alert)
 
     async def _audit_flushed(self) -> None:

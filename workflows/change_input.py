@@ -184,7 +184,7 @@ class ChangeInputHandlers(ChangeBase):
 
     # -- signals: only runs from before signed input take them ------------------------------
     def _signed_input(self) -> bool:
-        return workflow.patched(SIGNED_INPUT)
+        return self._versions.patched(SIGNED_INPUT)
 
     async def _refuse_signal(self, name: str, claimed_by: str) -> None:
         self._state.refused = [

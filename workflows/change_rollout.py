@@ -42,8 +42,8 @@ class ChangeRollout(ChangeBatches, ChangePlants):
         if self._is_large():
             return await self._roll_out_batches()
         await self._set_stage(ChangeStage.rolling_out, tasks_note(self._state))
-        waves = workflow.patched(PILOT_WAVE_PATCH)
-        plant_workflows = waves and workflow.patched(PLANT_WORKFLOWS_PATCH)
+        waves = self._versions.patched(PILOT_WAVE_PATCH)
+        plant_workflows = waves and self._versions.patched(PLANT_WORKFLOWS_PATCH)
         pilot_checked = False
         while True:
             if self._cancel is not None:
@@ -139,7 +139,7 @@ class ChangeRollout(ChangeBatches, ChangePlants):
 
     async def _read_back(self, tasks: list[RolloutTask]) -> tuple[list[str], list[VerifyResult]]:
         """Read every task's system back; marks each task verified or not."""
-        if workflow.patched("batched-read-back"):
+        if self._versions.patched("batched-read-back"):
             results = await read_back_by_queue(self._state.change_id, tasks)
         else:
             results = await asyncio.gather(*(self._verify_task(task) for task in tasks))

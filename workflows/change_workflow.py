@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.change_deadlines import DEADLINES_PATCH, ChangeDeadlines
     from workflows.change_input import ChangeInputHandlers
     from workflows.change_rollout import ChangeRollout
+    from workflows.versions import Versions
 
 
 REVISE_PATCH = "revise-after-request-changes"  # patch: earlier runs reassessed at once
@@ -41,6 +42,7 @@ AUDIT_ASSESSMENT_PATCH = "audit-assessment"  # patch: earlier runs did not audit
 class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, ChangeAssessment):
     @workflow.init
     def __init__(self, inp: ChangeInput) -> None:
+        self._versions = Versions()  # first: which patches this run takes
         request = inp.request
         self._state = ChangeState(
             change_id=inp.change_id,
@@ -115,7 +117,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, Change
             if self._cancel is not None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             await self._set_stage(ChangeStage.assessing, f"revision {self._state.revision}")
-            if workflow.patched("thread-sync-before-assessment"):
+            if self._versions.patched("thread-sync-before-assessment"):
                 await self._sync_thread()
             try:
                 assessed = await self._assess()
@@ -126,7 +128,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, Change
             if assessed is None:
                 return await self._finish(ChangeStage.cancelled, self._cancel_note())
             self._apply_assessment(assessed)
-            if workflow.patched(AUDIT_ASSESSMENT_PATCH):
+            if self._versions.patched(AUDIT_ASSESSMENT_PATCH):
                 await self._audit_assessment(assessed)
             await self._set_stage(ChangeStage.awaiting_approval, approvals_note(self._state))
             verdict = await self._await_approvals()
@@ -147,7 +149,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, Change
                     + (f": {by.comment}" if by.comment else ""),
                 )
             if verdict == Decision.request_changes:
-                if workflow.patched(REVISE_PATCH) and not await self._await_revision():
+                if self._versions.patched(REVISE_PATCH) and not await self._await_revision():
                     return await self._finish(ChangeStage.cancelled, self._cancel_note())
                 self._state.revision += 1
                 self._state.approvals.received = []
@@ -187,7 +189,7 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, Change
         def done() -> bool:
             return outcome(approvals) is not None or self._cancel is not None
 
-        if workflow.patched(DEADLINES_PATCH):
+        if self._versions.patched(DEADLINES_PATCH):
             if not await self._wait_with_deadlines(done):
                 self._expired = True
                 return None

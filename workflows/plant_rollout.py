@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.audit_trail import AuditWriter, send_audit
     from workflows.change_base import BATCHED_AUDIT_PATCH
     from workflows.task_activities import start_task_activity
+    from workflows.versions import Versions
 
 PROGRESS_SIGNAL = "plant_progress"
 ASYNC_PROGRESS_PATCH = "async-plant-progress"
@@ -38,6 +39,7 @@ COALESCED_PROGRESS_PATCH = "coalesced-plant-progress"  # patch: earlier runs tol
 class PlantRolloutWorkflow:
     @workflow.init
     def __init__(self, inp: PlantRolloutInput) -> None:
+        self._versions = Versions()  # first: which patches this run takes
         self._inp = inp
         self._tasks = [t.model_copy() for t in inp.tasks]
         self._stop = False
@@ -59,9 +61,9 @@ class PlantRolloutWorkflow:
 
     @workflow.run
     async def run(self, inp: PlantRolloutInput) -> PlantRolloutResult:
-        if workflow.patched(BATCHED_AUDIT_PATCH):
+        if self._versions.patched(BATCHED_AUDIT_PATCH):
             self._writer = AuditWriter(workflow.set_current_details, self._cleared)
-        self._coalesce = workflow.patched(COALESCED_PROGRESS_PATCH)
+        self._coalesce = self._versions.patched(COALESCED_PROGRESS_PATCH)
         try:
             while not self._stop and not self._failed():
                 ready = ready_tasks(self._tasks, others_finished=True)
@@ -171,7 +173,7 @@ class PlantRolloutWorkflow:
         signal = workflow.get_external_workflow_handle(
             parent.workflow_id, run_id=parent.run_id
         ).signal(PROGRESS_SIGNAL, report)
-        if workflow.patched(ASYNC_PROGRESS_PATCH):  # sent, not waited for: display only
+        if self._versions.patched(ASYNC_PROGRESS_PATCH):  # sent, not waited for: display only
             self._signals.append(asyncio.ensure_future(_quietly(signal)))
             return
         await _quietly(signal)

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SyncSource,
     )
     from workflows.queues import queue_for
+    from workflows.versions import Versions
 
 FETCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -46,9 +47,13 @@ STORE_RETRY = RetryPolicy(
 
 @workflow.defn
 class ThreadSyncWorkflow:
+    @workflow.init
+    def __init__(self, request: SyncRequest) -> None:
+        self._versions = Versions()  # first: which patches this run takes
+
     @workflow.run
     async def run(self, request: SyncRequest) -> SyncOutcome:
-        if workflow.patched(JOIN_PATCH) and request.before_assessment:
+        if self._versions.patched(JOIN_PATCH) and request.before_assessment:
             request = request.model_copy(update={"may_join": True})
         plan = await workflow.execute_activity(
             "thread_sync_begin",
@@ -72,7 +77,7 @@ class ThreadSyncWorkflow:
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
         )
-        if workflow.patched("sync-fetch-by-queue"):
+        if self._versions.patched("sync-fetch-by-queue"):
             failed = await self._fetch_by_queue(plan)
         else:
             failed = await self._fetch_each(plan)
