@@ -51,3 +51,19 @@ class BareWorkflow:
             await asyncio.gather(wave(activities), *(branch(b) for b in branches))
             done += activities + sum(sum(b) for b in branches)
         return done
+
+
+async def serve(address: str, namespace: str, queue: str) -> None:
+    """The bare worker, alone in its process (so that its memory and CPU are its own)."""
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    client = await Client.connect(address, namespace=namespace)
+    async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]):
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(serve(*sys.argv[1:4]))

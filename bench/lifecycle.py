@@ -1,6 +1,6 @@
 """Lifecycle benchmark: changes through the whole lifecycle against a bare workflow, same run.
 
-    python -m bench.lifecycle [--n 6] [--rounds 2] [--k 40]
+    python -m bench.lifecycle [--n 6] [--rounds 2] [--k 100]
 
 On one dev server, with the real worker, simulator and API (`tests/e2e.py`'s stack; the worker
 and the simulator in processes of their own, as `changeflow up` runs them): each round submits
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -33,15 +34,16 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from bench.bare import BareWorkflow, Shape, noop
+from bench.bare import BareWorkflow, Shape
 from bench.histories import children_of, history_cost, shape_of
 from bench.procs import cpu_seconds, load_average, rss_bytes, temporal_server_pid
 from domain.messages import SyncRequest
 from domain.revisions import next_revision
 from tests.e2e import APPROVERS, Stack, poll, running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
+
+SETTLE_S = 2.0
 
 
 @dataclass
@@ -191,17 +193,20 @@ async def round_of(
     return [wid for wid, _latency in results]
 
 
-async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any], shape):
-    """RSS per waiting change (the worker's process) and per waiting bare workflow (this one,
-    where the bare worker runs); the changes are returned."""
+async def waiting_memory(
+    stack: Stack, queue: str, k: int, body: dict[str, Any], shape, bare_pid: int
+):
+    """RSS per waiting change (the central worker's process) and per waiting bare workflow (the
+    bare worker's process); the changes are returned."""
     worker = stack.worker.process.pid
+    await asyncio.sleep(SETTLE_S)  # the rounds' last work done: a quiet baseline
     base = rss_bytes(worker)
     ids = [await stack.submit(body) for _ in range(k)]
     inbox = Inbox(stack)
     await asyncio.gather(*(inbox.arrived(change_id) for change_id in ids))
+    await asyncio.sleep(SETTLE_S)  # their audit writes done too
     ours = (rss_bytes(worker) - base) / k
-    gc.collect()
-    base = rss_bytes()
+    base = rss_bytes(bare_pid)
     bare = []
     for _ in range(k):
         wid = f"bare-wait-{uuid.uuid4().hex[:10]}"
@@ -210,9 +215,8 @@ async def waiting_memory(stack: Stack, queue: str, k: int, body: dict[str, Any],
                 BareWorkflow.run, args=list(shape), id=wid, task_queue=queue
             )
         )
-    await asyncio.sleep(2)
-    gc.collect()
-    theirs = (rss_bytes() - base) / k  # may be lost in the noise for a small K
+    await asyncio.sleep(SETTLE_S)
+    theirs = (rss_bytes(bare_pid) - base) / k  # may be lost in the noise for a small K
     for handle in bare:
         await handle.terminate("benchmark over")
     return ids, ours, theirs
@@ -252,9 +256,19 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
     # as `changeflow up` runs them: the simulator and the worker in processes of their own
     async with running_stack(tmp, worker_process="per-plant", sim_process=True) as stack:
         queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
-        async with Worker(
-            stack.client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]
-        ):
+        settings = stack.settings
+        bare_worker = subprocess.Popen(  # its own process: its memory and CPU are its own
+            [
+                sys.executable,
+                "-m",
+                "bench.bare",
+                settings.temporal_address,
+                settings.temporal_namespace,
+                queue,
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
             await stack.client.execute_workflow(
                 ThreadSyncWorkflow.run,
                 SyncRequest(mode="full"),
@@ -290,12 +304,15 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                     [one_bare(stack.client, queue, shape) for shape in shapes],
                     stack.client,
                     False,
-                    {"bare worker and driver": ["self"]},
+                    {"bare worker and driver": [bare_worker.pid, "self"]},
                 )
             waiting, mem_ours, mem_bare = await waiting_memory(
-                stack, queue, k, pool[-1]["body"], shapes[0]
+                stack, queue, k, pool[-1]["body"], shapes[0], bare_worker.pid
             )
             latencies = await approval_latency(stack, waiting, min(k, 20))
+        finally:
+            bare_worker.kill()
+            bare_worker.wait()
     p99 = sorted(latencies)[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     result = {
         "n": ours.n,
@@ -381,7 +398,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=6, help="changes at once per round")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--k", type=int, default=40, help="changes left waiting for approval")
+    parser.add_argument("--k", type=int, default=100, help="changes left waiting for approval")
     args = parser.parse_args()
     report(asyncio.run(main(args.n, args.rounds, args.k)))
 
