@@ -4,6 +4,7 @@ and HTTP API; then the ledger proves every write was applied exactly once."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from domain.messages import TaskInput
 from store.db import get_engine
 from store.thread_store import ThreadStore
 from tests.e2e import APPROVERS, Stack, example_body, poll, run_sync, running_stack
+
+HISTORIES = Path(__file__).parent / "histories"
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +91,13 @@ async def test_changes_submitted_together_share_one_sync(stack: Stack) -> None:
     joined = [e["detail"] for e in synced if e["detail"].get("joined")]
     assert own and joined, synced  # at least one ran a sync, and at least one waited for it
     assert all(d["sync_id"] in own and d["version"] for d in joined)
+    if os.environ.get("CHANGEFLOW_RECORD_HISTORIES") == "1":  # for tests/test_replay.py
+        for name, joined_one in (("sync-own", False), ("sync-joined", True)):
+            pick = next(
+                i for i, e in enumerate(synced) if bool(e["detail"].get("joined")) == joined_one
+            )
+            handle = stack.client.get_workflow_handle(f"{ids[pick]}-sync-r1")
+            (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
 
 
 async def test_example_change_runs_to_completed_and_every_write_applies_once(stack: Stack) -> None:

@@ -20,8 +20,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 def test_histories_are_committed() -> None:
     # v1-: before thread sync; v2-: signed input; v3-: waves; v4-: plants inline;
     # v5-: before approval deadlines; v6-: before the assessment was audited;
-    # v7-: before batched audit writes; plant-: a plant child workflow
-    assert len(HISTORIES) >= 31
+    # v7-: before batched audit writes; plant-: a plant child workflow; v10-: plant progress
+    # per task; v11-: a patch marker per patch; sync-: a change's thread sync (its own run, or
+    # one it joined; v11-sync-own from before joining existed)
+    assert len(HISTORIES) >= 44
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
