@@ -32,8 +32,8 @@ CYCLIC_BOM = "CyclicBom"
 INVALID_DOCUMENT = "InvalidDocument"
 PAGE_SIZE = 2000
 PLANT_SYSTEMS = ("ERP", "MES", "QMS")
-JOIN_LIMIT = timedelta(minutes=10)  # a run waited for that is not over by then: given up
-JOIN_POLL_S = 0.2
+SYNC_UNDER_WAY = "SyncUnderWay"  # a run waited for is not over yet: look again
+JOIN_POLL = timedelta(milliseconds=300)
 
 
 def plan_sources(connectors: Connectors) -> list[SyncSource]:
@@ -70,7 +70,8 @@ class SyncActivities:
             fresh, wrote = await asyncio.to_thread(self._fresh, bound)
             if fresh is not None:
                 return fresh
-        if changes and request.may_join:
+        # a retried begin may have begun a run before: it does not wait for its own
+        if changes and request.may_join and activity.info().attempt == 1:
             sync_id, since, joined = await asyncio.to_thread(
                 self.store.begin_or_join, request.mode, wrote, bound
             )
@@ -106,23 +107,26 @@ class SyncActivities:
 
     @activity.defn(name="thread_sync_await")
     async def await_run(self, sync_id: str) -> SyncOutcome:
-        """The outcome of a run under way (another change's sync), once it is committed or has
-        failed; failed if it is not over JOIN_LIMIT after it began (its workflow may be gone)."""
-        while True:
-            run = await asyncio.to_thread(self.store.run, sync_id)
-            if run.status != "running":
-                report = await asyncio.to_thread(self.store.report, sync_id)
-                return report.model_copy(update={"joined": True})
-            began = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
-            if datetime.now(UTC) - began > JOIN_LIMIT:
-                return SyncOutcome(
-                    sync_id=sync_id,
-                    status="failed",
-                    joined=True,
-                    error=f"sync {sync_id}, waited for, was not over {JOIN_LIMIT} after it began",
-                )
-            activity.heartbeat()
-            await asyncio.sleep(JOIN_POLL_S)
+        """One look at a run under way (another change's sync): its outcome once committed or
+        failed; failed when it is still under way twice `thread_fresh_seconds` after it began
+        (its workflow may be gone); else SYNC_UNDER_WAY, retried by Temporal a moment later
+        (no worker slot is held while waiting)."""
+        run = await asyncio.to_thread(self.store.run, sync_id)
+        if run.status != "running":
+            report = await asyncio.to_thread(self.store.report, sync_id)
+            return report.model_copy(update={"joined": True})
+        began = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+        limit = timedelta(seconds=2 * self.deps.settings.thread_fresh_seconds)
+        if datetime.now(UTC) - began > limit:
+            return SyncOutcome(
+                sync_id=sync_id,
+                status="failed",
+                joined=True,
+                error=f"sync {sync_id} was still under way {limit} after it began",
+            )
+        raise ApplicationError(
+            f"sync {sync_id} is under way", type=SYNC_UNDER_WAY, next_retry_delay=JOIN_POLL
+        )
 
     @activity.defn(name="thread_sync_fetch")
     async def fetch(self, inp: SyncFetch) -> SyncFetched:

@@ -37,6 +37,12 @@ FETCH_RETRY = RetryPolicy(
     non_retryable_error_types=["ConnectorRejected"],
 )
 JOIN_PATCH = "join-sync-under-way"  # patch: earlier runs always synced on their own
+JOIN_RETRY = RetryPolicy(  # "still under way" is answered again a moment later
+    initial_interval=timedelta(milliseconds=300),
+    backoff_coefficient=1.0,
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=0,
+)
 REFUSALS = ("CyclicBom", "InvalidDocument")  # the sync is refused whole; the thread stays
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -55,14 +61,14 @@ class ThreadSyncWorkflow:
     async def run(self, request: SyncRequest) -> SyncOutcome:
         if self._versions.patched(JOIN_PATCH) and request.before_assessment:
             request = request.model_copy(update={"may_join": True})
-        plan = await workflow.execute_activity(
-            "thread_sync_begin",
-            request,
-            result_type=SyncPlan,
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=STORE_RETRY,
-            summary=f"Begin {request.mode} thread sync",
-        )
+        plan = await self._begin(request)
+        waited = None
+        if plan.joined:
+            waited = await self._join(plan.sync_id)
+            if waited.status == "committed":
+                return waited
+            # the run waited for did not commit (failed, or its workflow is gone): its own
+            plan = await self._begin(request.model_copy(update={"may_join": False}))
         if plan.fresh_age_s is not None:
             workflow.set_current_details(f"thread synced {plan.fresh_age_s:g} s ago: fresh enough")
             return SyncOutcome(
@@ -71,8 +77,6 @@ class ThreadSyncWorkflow:
                 status="fresh",
                 warnings=[f"the thread was synced {plan.fresh_age_s:g} s ago; no write since"],
             )
-        if plan.joined:
-            return await self._join(plan.sync_id)
         workflow.set_current_details(
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
@@ -100,18 +104,32 @@ class ThreadSyncWorkflow:
         workflow.set_current_details(
             f"sync {plan.sync_id} committed: thread version {outcome.version}"
         )
+        if waited is not None:
+            note = f"synced on its own: sync {waited.sync_id}, waited for, {waited.error}"
+            outcome = outcome.model_copy(update={"warnings": [note, *outcome.warnings]})
         return outcome
 
+    async def _begin(self, request: SyncRequest) -> SyncPlan:
+        return await workflow.execute_activity(
+            "thread_sync_begin",
+            request,
+            result_type=SyncPlan,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=STORE_RETRY,
+            summary=f"Begin {request.mode} thread sync",
+        )
+
     async def _join(self, sync_id: str) -> SyncOutcome:
-        """Another change's sync began after the last write: its outcome is this one's."""
+        """Another change's sync began after the last write: its outcome, once it is over (the
+        activity looks, and Temporal retries it until the run is over or given up)."""
         workflow.set_current_details(f"waiting for sync {sync_id}, under way")
         outcome = await workflow.execute_activity(
             "thread_sync_await",
             sync_id,
             result_type=SyncOutcome,
-            start_to_close_timeout=timedelta(minutes=15),
-            heartbeat_timeout=timedelta(minutes=1),
-            retry_policy=STORE_RETRY,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=15),
+            retry_policy=JOIN_RETRY,
             summary=f"Wait for sync {sync_id}",
         )
         workflow.set_current_details(f"joined sync {sync_id}: {outcome.status}")
