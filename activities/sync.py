@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.deps import ActivityDeps
 from activities.failures import connector_failure
@@ -124,8 +124,11 @@ class SyncActivities:
                 joined=True,
                 error=f"sync {sync_id} was still under way {limit} after it began",
             )
-        raise ApplicationError(
-            f"sync {sync_id} is under way", type=SYNC_UNDER_WAY, next_retry_delay=JOIN_POLL
+        raise ApplicationError(  # benign: logged at debug, not counted as a failure
+            f"sync {sync_id} is under way",
+            type=SYNC_UNDER_WAY,
+            next_retry_delay=JOIN_POLL,
+            category=ApplicationErrorCategory.BENIGN,
         )
 
     @activity.defn(name="thread_sync_fetch")
