@@ -25,7 +25,7 @@ from domain.messages import (
     SyncSource,
 )
 from infra.logs import get_logger
-from store.audit import last_write_at
+from store.audit_read import last_write_at
 from store.thread_store import CyclicBomError, InvalidDocumentError, ThreadStore
 
 CYCLIC_BOM = "CyclicBom"

@@ -46,8 +46,9 @@ from starter.audit_render import package_html, package_pdf
 from starter.change_ids import new_change_id
 from starter.validation import validate_against_systems
 from store.artifacts import load_artifact
-from store.audit import AuditEvent, AuditVerification, read_events, verify_chain
+from store.audit import AuditEvent
 from store.audit_package import AuditPackage, build_package
+from store.audit_read import AuditVerification, read_events, verify_chain
 from store.changes import ChangeIdTakenError, release_change, reserve_change
 from store.plan_tasks import task_states
 from store.users import get_user

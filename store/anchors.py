@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from infra.audit_key import public_b64
-from store.audit import AuditVerification, chain_heads, chain_ids, record_at, verify_chain
+from store.audit_read import AuditVerification, chain_heads, chain_ids, record_at, verify_chain
 from store.tables import AuditAnchorRow
 
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, RootModel
 from sqlalchemy.engine import Engine
 
 from store.artifacts import artifact_id, load_artifact
-from store.audit import AuditEvent, AuditVerification, read_events, verify_chain
+from store.audit import AuditEvent
+from store.audit_read import AuditVerification, read_events, verify_chain
 
 
 class StoredJson(RootModel[dict[str, Any]]):

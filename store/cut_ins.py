@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domain.trace import CutIn
-from store.audit import read_events
+from store.audit_read import read_events
 from store.tables import AuditRow
 
 IN_FORCE = {"stage.completed": False, "stage.completed_with_deviations": True}

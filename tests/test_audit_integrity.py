@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from infra.audit_key import KEY_ENV, new_private_b64, private_key
 from store.anchors import anchor, verify_store
-from store.audit import _digest, append_event, verify_chain
+from store.audit import _digest, append_event
+from store.audit_read import verify_chain
 from store.db import get_engine
 from store.immutable import secure_postgres
 from tests.postgres import throwaway_postgres
@@ -178,7 +179,7 @@ def test_the_daily_checkpoint_signs_verifies_and_records_itself(
     from activities.audit import AUDIT_CHAIN, AnchorActivities
     from activities.deps import ActivityDeps
     from infra.settings import Settings
-    from store.audit import read_events
+    from store.audit_read import read_events
 
     monkeypatch.setenv(KEY_ENV, KEY[KEY_ENV])
     settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'cf.db'}")

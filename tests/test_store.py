@@ -23,7 +23,8 @@ from domain.impact_engine import assess
 from domain.thread_index import ThreadIndex
 from domain.thread_tables import from_snapshot
 from store.artifacts import artifact_id, latest_artifact_id, load_artifact, save_artifact
-from store.audit import append_event, read_events, verify_chain
+from store.audit import append_event
+from store.audit_read import read_events, verify_chain
 from store.db import get_engine
 from store.immutable import protect_sqlite
 from store.thread_schema import ThreadStage
