@@ -36,11 +36,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareWorkflow, Shape
+from bench.drive import Inbox, approve, candidates, one_bare, one_change
 from bench.histories import children_of, history_cost, shape_of
 from bench.procs import cpu_seconds, load_average, rss_bytes, temporal_server_pid
 from domain.messages import SyncRequest
-from domain.revisions import next_revision
-from tests.e2e import APPROVERS, Stack, poll, running_stack
+from tests.e2e import Stack, running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
 
 SETTLE_S = 2.0
@@ -64,106 +64,6 @@ class Side:
     def p(self, q: float) -> float:
         values = sorted(self.latencies)
         return values[min(len(values) - 1, int(q * len(values)))]
-
-
-async def candidates(stack: Stack, count: int) -> list[dict[str, Any]]:
-    """Part revisions whose plan is valid now: one change file each."""
-    parts = stack.sim.get("/plm/parts", params={"limit": 1000}).json()["items"]
-    found = []
-    for part in parts:
-        if part["kind"] != "component":
-            continue
-        current = part["current_revision"]
-        body = {
-            "title": f"bench {part['number']} -> {next_revision(current)}",
-            "type": "part_revision",
-            "reason": "lifecycle benchmark",
-            "requested_by": "maria.engineer",
-            "items": [
-                {
-                    "part": part["number"],
-                    "from_revision": current,
-                    "to_revision": next_revision(current),
-                }
-            ],
-        }
-        preview = await stack.api.post("/api/plan-preview", json=body)
-        if preview.status_code == 200 and 3 <= preview.json()["total_tasks"] <= 40:
-            waves = [w["tasks"] for w in sorted(preview.json()["waves"], key=lambda w: w["wave"])]
-            found.append({"body": body, "waves": waves})
-        if len(found) == count:
-            break
-    return found
-
-
-class Inbox:
-    """How approvers find their work: one look at the changes awaiting approval
-    (`GET /api/changes?stage=awaiting_approval`, answered by Temporal's visibility store, not by
-    the workers) every 0.2 s for every change of a round, not a poll of each change's state."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.waiting: dict[str, asyncio.Future] = {}
-        self.task: asyncio.Task | None = None
-
-    async def arrived(self, change_id: str, timeout: float = 120) -> None:
-        future = self.waiting.setdefault(change_id, asyncio.get_running_loop().create_future())
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._watch())
-        await asyncio.wait_for(future, timeout)
-
-    async def _watch(self) -> None:
-        while any(not f.done() for f in self.waiting.values()):
-            response = await self.stack.api.get(
-                "/api/changes", params={"stage": "awaiting_approval", "limit": 1000}
-            )
-            for summary in response.json() if response.status_code == 200 else []:
-                future = self.waiting.get(summary["change_id"])
-                if future is not None and not future.done():
-                    future.set_result(None)
-            await asyncio.sleep(0.2)
-
-
-async def approve(stack: Stack, change_id: str, inbox: Inbox) -> float:
-    """Every required approval through the API; returns when the last one was sent."""
-    await inbox.arrived(change_id)
-    state = await poll(stack, change_id, "awaiting_approval", timeout=120)
-    sent = time.time()
-    for required in state.approvals.required:
-        user = APPROVERS[(required.role.value, required.plant)]
-        sent = time.time()
-        response = await stack.api.post(
-            f"/api/changes/{change_id}/approvals",
-            json={
-                "decision": "approve",
-                "role": required.role.value,
-                "plant": required.plant,
-                "revision": state.revision,  # what the approver saw and signs
-                "revision_hash": state.revision_hash,
-            },
-            headers=stack.auth(user),
-        )
-        assert response.status_code == 202, response.text
-    return sent
-
-
-async def one_change(stack: Stack, body: dict[str, Any], inbox: Inbox) -> tuple[str, float]:
-    start = time.perf_counter()
-    change_id = await stack.submit(body)
-    await approve(stack, change_id, inbox)
-    await stack.client.get_workflow_handle(change_id).result()
-    return change_id, time.perf_counter() - start
-
-
-async def one_bare(client: Client, queue: str, shape: tuple[Shape, int]) -> tuple[str, float]:
-    start = time.perf_counter()
-    wid = f"bare-{uuid.uuid4().hex[:10]}"
-    handle = await client.start_workflow(
-        BareWorkflow.run, args=list(shape), id=wid, task_queue=queue
-    )
-    await handle.execute_update(BareWorkflow.approve)
-    await handle.result()
-    return wid, time.perf_counter() - start
 
 
 async def round_of(
