@@ -27,6 +27,7 @@ from domain.messages import (
 from infra.logs import get_logger
 from store.audit_read import last_write_at
 from store.thread_store import CyclicBomError, InvalidDocumentError, ThreadStore
+from store.times import as_utc
 
 CYCLIC_BOM = "CyclicBom"
 INVALID_DOCUMENT = "InvalidDocument"
@@ -97,9 +98,7 @@ class SyncActivities:
         wrote = last_write_at(self.deps.engine)
         state = self.store.state()
         if state.version and state.watermark is not None:
-            watermark = state.watermark
-            if watermark.tzinfo is None:
-                watermark = watermark.replace(tzinfo=UTC)
+            watermark = as_utc(state.watermark)
             age = (datetime.now(UTC) - watermark).total_seconds()
             if age <= bound and (wrote is None or wrote < watermark):
                 return SyncPlan(sync_id="-", sources=[], fresh_age_s=round(age, 1)), wrote
@@ -115,7 +114,7 @@ class SyncActivities:
         if run.status != "running":
             report = await asyncio.to_thread(self.store.report, sync_id)
             return report.model_copy(update={"joined": True})
-        began = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+        began = as_utc(run.started_at)
         limit = timedelta(seconds=2 * self.deps.settings.thread_fresh_seconds)
         if datetime.now(UTC) - began > limit:
             return SyncOutcome(

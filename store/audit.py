@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from store.tables import AuditRow, ChangeRow, UserRow
+from store.times import as_utc
 
 GENESIS = "0" * 64
 
@@ -82,10 +83,6 @@ def _claim_chain(
         )
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class NewEvent:
     """One event to append (see append_events)."""
@@ -113,7 +110,7 @@ def append_events(engine: Engine, events: Sequence[NewEvent]) -> list[AuditEvent
     append to the same chain makes the whole batch read again. Refused whole (ChainOwnedError)
     if one of them writes to a chain that belongs to another change."""
     stamped = [
-        (e, _as_utc(e.at or datetime.now(UTC)), json.dumps(e.detail, sort_keys=True, default=str))
+        (e, as_utc(e.at or datetime.now(UTC)), json.dumps(e.detail, sort_keys=True, default=str))
         for e in events
     ]
     for _attempt in range(5):
@@ -205,7 +202,7 @@ def _to_event(row: AuditRow) -> AuditEvent:
         change_id=row.change_id,
         seq=row.seq,
         global_seq=row.id,
-        at=_as_utc(row.at),
+        at=as_utc(row.at),
         actor=row.actor,
         actor_name=row.actor_name,
         action=row.action,

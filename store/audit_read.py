@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from store.audit import GENESIS, AuditEvent, _as_utc, _digest, _to_event
+from store.audit import GENESIS, AuditEvent, _digest, _to_event
 from store.tables import AuditRow
+from store.times import as_utc
 
 
 class AuditVerification(BaseModel):
@@ -57,7 +58,7 @@ def verify_chain(engine: Engine, change_id: str) -> AuditVerification:
             row.prev_hash,
             row.change_id,
             row.seq,
-            _as_utc(row.at),
+            as_utc(row.at),
             row.actor,
             row.action,
             row.detail,
@@ -117,4 +118,4 @@ def last_write_at(engine: Engine) -> datetime | None:
             .order_by(AuditRow.at.desc())  # type: ignore[attr-defined]
             .limit(1)
         ).first()
-    return _as_utc(row) if row is not None else None
+    return as_utc(row) if row is not None else None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from store.tables import ChangeRow
+from store.times import as_utc
 
 
 class RegisteredChange(BaseModel):
@@ -36,7 +37,7 @@ class ChangeIdTakenError(ValueError):
 
 
 def _to_model(row: ChangeRow) -> RegisteredChange:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     return RegisteredChange(
         change_id=row.change_id,
         chain_key=row.chain_key,

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from store.tables import UserRow
+from store.times import as_utc
 
 MAX_FAILED = 5
 MIN_PASSWORD = 10
@@ -27,10 +28,6 @@ def _row(session: Session, name: str) -> UserRow:
     if row is None:
         raise SigningRefused(f"no user {name}")
     return row
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def set_password(engine: Engine, name: str, password: str) -> None:
@@ -71,11 +68,11 @@ def authorize_signing(
         if row.locked_at is not None:
             raise SigningRefused(
                 f"{name} is locked after {MAX_FAILED} wrong passwords since "
-                f"{_utc(row.locked_at):%Y-%m-%d %H:%M} UTC; an admin unlocks "
+                f"{as_utc(row.locked_at):%Y-%m-%d %H:%M} UTC; an admin unlocks "
                 f"(changeflow users unlock {name})"
             )
         if password is None:
-            until = _utc(row.signing_until)
+            until = as_utc(row.signing_until)
             if until is not None and until > now:
                 return "session"
             raise SigningRefused("signing needs your password (no signing session is open)")

@@ -27,6 +27,7 @@ from store.thread_commit import PARENTS, CyclicBomError, merge, replace
 from store.thread_load import load_tables
 from store.thread_rows import ROW_MAKERS, InvalidDocumentError, page_rows
 from store.thread_schema import LIVE_TABLES, ThreadStage, ThreadState, ThreadSyncRun
+from store.times import as_utc
 
 log = get_logger(component="thread")
 
@@ -35,11 +36,6 @@ __all__ = ["CyclicBomError", "InvalidDocumentError", "ThreadStore"]
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    """Stored times are UTC; SQLite gives them back without their zone."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _lock_runs(session: Session) -> None:
@@ -64,9 +60,9 @@ def _newest_running(session: Session) -> ThreadSyncRun | None:
 
 
 def _joinable(run: ThreadSyncRun, after: datetime | None, within_s: float) -> bool:
-    began = _utc(run.started_at)
+    began = as_utc(run.started_at)
     fresh = (_now() - began).total_seconds() <= within_s
-    return fresh and (after is None or began > _utc(after))
+    return fresh and (after is None or began > as_utc(after))
 
 
 def _listing(page: str | bytes) -> tuple[list[Any], str | None]:

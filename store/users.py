@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from domain.approvals import PLANT_ROLES, Role
 from store.tables import UserRow
+from store.times import as_utc
 
 DEFAULT_TTL_DAYS = 90
 
@@ -39,12 +40,6 @@ class UserError(ValueError):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _check_plant(role: Role, plant: str | None) -> None:
@@ -121,7 +116,7 @@ def revoke_user(engine: Engine, name: str) -> None:
 def _active(row: UserRow | None, now: datetime) -> User | None:
     if row is None or row.revoked_at is not None:
         return None
-    expires = _utc(row.token_expires_at)
+    expires = as_utc(row.token_expires_at)
     if expires is not None and expires <= now:
         return None
     return User(name=row.name, role=Role(row.role), plant=row.plant)
@@ -148,9 +143,9 @@ def _record(row: UserRow) -> UserRecord:
         name=row.name,
         role=Role(row.role),
         plant=row.plant,
-        created_at=_utc(row.created_at),
-        token_expires_at=_utc(row.token_expires_at),
-        revoked_at=_utc(row.revoked_at),
+        created_at=as_utc(row.created_at),
+        token_expires_at=as_utc(row.token_expires_at),
+        revoked_at=as_utc(row.revoked_at),
     )
 
 

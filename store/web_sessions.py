@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete
 
 from store.tables import WebSessionRow
+from store.times import as_utc
 
 SESSION_HOURS = 8
 
@@ -45,7 +46,7 @@ def find_session(engine: Engine, value: str | None) -> WebSessionRow | None:
         row = session.get(WebSessionRow, _hash(value))
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    expires = as_utc(row.expires_at)
     return row if expires > datetime.now(UTC) else None
 
 
