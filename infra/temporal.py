@@ -1,5 +1,5 @@
 """One way to reach Temporal for every process: envconfig profile + settings, pydantic converter,
-OpenTelemetry tracing interceptor on the client (workers inherit it)."""
+OpenTelemetry tracing interceptor on the client (workers inherit it) when spans are exported."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
 from infra.settings import Settings
+from infra.tracing import exporting
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
@@ -23,8 +24,10 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     return config
 
 
-async def connect(settings: Settings, *, tracing: bool = True) -> Client:
+async def connect(settings: Settings, *, tracing: bool | None = None) -> Client:
+    """A client; traced when `tracing`, by default when this process exports spans."""
     options = connect_options(settings)
+    tracing = exporting() if tracing is None else tracing
     target = options.pop("target_host")
     return await Client.connect(
         target,

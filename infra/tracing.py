@@ -1,7 +1,8 @@
-"""OpenTelemetry set-up: a tracer provider; spans to the console when CHANGEFLOW_OTEL_CONSOLE=1.
-
-Any OTLP exporter can be attached by the operator through the standard OTel SDK environment.
-"""
+"""OpenTelemetry set-up. Spans are recorded only when they go somewhere: to the console with
+CHANGEFLOW_OTEL_CONSOLE=1, to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set (needs `pip install changeflow[otlp]`). Otherwise
+tracing stays off: no Temporal tracing interceptor, and connector spans are the API's no-ops
+(recording spans nobody receives cost a tenth of the central worker's CPU)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,49 @@ import os
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from infra.logs import get_logger
+
+_exporting = False
 
 
-def configure_tracing(service: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+def otlp_exporter() -> SpanExporter | None:
+    """An OTLP exporter when an endpoint is configured (the standard OTEL_* variables)."""
+    if not (
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ):
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError:
+        get_logger(component="tracing").warning(
+            "an OTLP endpoint is set but no exporter is installed: "
+            "pip install 'changeflow[otlp]'; tracing stays off"
+        )
+        return None
+    return OTLPSpanExporter()
+
+
+def configure_tracing(service: str) -> bool:
+    """Set up the tracer provider if spans are exported; True when they are."""
+    global _exporting
+    exporters: list[SpanExporter] = []
     if os.environ.get("CHANGEFLOW_OTEL_CONSOLE") == "1":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        exporters.append(ConsoleSpanExporter())
+    if (otlp := otlp_exporter()) is not None:
+        exporters.append(otlp)
+    if not exporters:
+        return False
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    return provider
+    _exporting = True
+    return True
+
+
+def exporting() -> bool:
+    """Whether this process exports spans (configure_tracing said so)."""
+    return _exporting
