@@ -106,12 +106,11 @@ class RestErp(ErpListings, HttpSystem):
         )
 
     async def component_revisions(self, component: str) -> dict[str, str]:
-        """parent -> revision of `component` it consumes, for this plant's MBOM."""
-        return {
-            line.parent: line.component_revision
-            for line in await self.list_mbom()
-            if line.component == component
-        }
+        """parent -> revision of `component` it consumes, for this plant's MBOM (the ERP's
+        where-used: only those lines travel)."""
+        found = await self.get(f"/mbom/uses/{seg(component)}")
+        lines = [MbomLine.model_validate(line) for line in found["lines"]]
+        return {line.parent: line.component_revision for line in lines}
 
     # -- supply side of a part revision ---------------------------------------------------
     async def get_purchase_order(self, po: str) -> PurchaseOrder:

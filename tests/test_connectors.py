@@ -105,6 +105,13 @@ async def test_writes_are_idempotent_by_key(connectors: Connectors, sim: ServerT
         "set_component_revision",
     )
     assert set((await erp.component_revisions("100-210")).values()) == {"B"}
+    # the ERP's where-used answers exactly what the whole MBOM listing holds for the part
+    every = await erp.list_mbom()
+    for part in {line.component for line in every}:
+        assert await erp.component_revisions(part) == {
+            line.parent: line.component_revision for line in every if line.component == part
+        }
+    assert await erp.component_revisions("NO-SUCH-PART") == {}
 
 
 async def test_write_without_key_is_refused(sim: ServerThread) -> None:

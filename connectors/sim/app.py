@@ -244,6 +244,14 @@ def create_app(
         )
         return Response(body, media_type="application/json")
 
+    @app.get("/erp/{plant}/mbom/uses/{component}")
+    def mbom_uses(plant: str, component: str) -> dict[str, Any]:
+        """The plant's MBOM lines that consume `component` (the ERP's where-used)."""
+        need_plant(plant)
+        with Session(store.engine) as session:
+            lines = store.find_where(session, "ERP", plant, "mbom_line", "component", component)
+        return {"component": component, "lines": sorted(lines, key=lambda line: line["parent"])}
+
     # -- ERP writes --------------------------------------------------------------------------
     @app.post("/erp/{plant}/mbom/component-revision")
     def set_component_revision(
@@ -255,11 +263,9 @@ def create_app(
         need_plant(plant)
 
         def apply(session: Session) -> dict[str, Any]:
-            lines = [
-                line
-                for line in store.find(session, "ERP", plant, "mbom_line")
-                if line["component"] == body.component
-            ]
+            lines = store.find_where(
+                session, "ERP", plant, "mbom_line", "component", body.component
+            )
             at_from = [line for line in lines if line["component_revision"] == body.from_revision]
             if not at_from:
                 raise SimRejection(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, func
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from connectors.sim.tables import LedgerEntry, SimObject
@@ -172,6 +172,20 @@ class SimStore:
         rows = session.exec(
             select(SimObject.data).where(
                 SimObject.system == system, SimObject.plant == plant, SimObject.kind == kind
+            )
+        ).all()
+        return [json.loads(data) for data in rows]
+
+    def find_where(
+        self, session: Session, system: str, plant: str, kind: str, field: str, value: str
+    ) -> list[dict[str, Any]]:
+        """The documents whose `field` is `value` (filtered in SQL, not in Python)."""
+        rows = session.exec(
+            select(SimObject.data).where(
+                SimObject.system == system,
+                SimObject.plant == plant,
+                SimObject.kind == kind,
+                func.json_extract(SimObject.data, f"$.{field}") == value,
             )
         ).all()
         return [json.loads(data) for data in rows]
