@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deps import ActivityDeps
@@ -34,9 +34,26 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     that a workflow could change, so each workflow run need not import them again. That is
     most of the memory a cached change takes and of the CPU a new run costs; the sandbox still
     guards everything else (time, randomness, I/O, other modules)."""
-    return SandboxedWorkflowRunner(
+    return DirectContextRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_PACKAGES)
     )
+
+
+class DirectContextRunner(SandboxedWorkflowRunner):
+    """The sandbox, asked for each payload's serialization context directly. The SDK (1.35)
+    answers every payload of every activation and completion by compiling and running a
+    snippet inside the sandbox that calls the workflow instance's method: a quarter of the
+    central worker's CPU under load (py-spy). The same method of the same instance is called
+    here without the snippet; the workflow code itself still runs only in the sandbox. An SDK
+    whose sandbox is built otherwise gets its own behaviour back."""
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        instance = super().create_instance(det)
+        inner = getattr(instance, "globals_and_locals", {}).get("__temporal_in_sandbox")
+        if inner is not None and hasattr(inner, "get_external_store_context"):
+            instance.get_serialization_context = inner.get_serialization_context  # type: ignore[method-assign]
+            instance.get_external_store_context = inner.get_external_store_context  # type: ignore[method-assign]
+        return instance
 
 
 OWN_PACKAGES = ("workflows", "domain", "infra")
