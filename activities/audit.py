@@ -15,6 +15,7 @@ from infra.audit_key import KEY_ENV, private_key, public_key
 from infra.logs import get_logger
 from store.anchors import anchor, latest_anchor, verify_store
 from store.audit import ChainOwnedError, NewEvent, append_event, append_events
+from store.audit_read import applied_by
 
 AUDIT_CHAIN = "_audit"  # the audit trail's own chain: its checkpoints and checks
 log = get_logger(component="audit")
@@ -41,6 +42,12 @@ class AuditActivities:
             await asyncio.to_thread(append_events, self.deps.engine, events)
         except ChainOwnedError as exc:
             raise ApplicationError(str(exc), type=CHAIN_OWNED, non_retryable=True) from exc
+
+    @activity.defn(name="applied_by")
+    async def applied_by(self, change_id: str, workflow_id: str) -> list[dict]:
+        """The tasks a (plant) workflow of the change recorded as applied in the audit trail:
+        what stands of a plant workflow that ended without its result."""
+        return await asyncio.to_thread(applied_by, self.deps.engine, change_id, workflow_id)
 
 
 class AnchorActivities:

@@ -92,6 +92,22 @@ class SyncActivities:
         get_logger(sync_id=sync_id).info("thread sync started", mode=request.mode, since=since)
         return SyncPlan(sync_id=sync_id, since=since, sources=plan_sources(self.deps.connectors))
 
+    @activity.defn(name="thread_sync_look")
+    async def look(self, request: SyncRequest) -> SyncPlan | None:
+        """For a change, before it starts a sync of its own (read only, nothing begun): a plan
+        with nothing to fetch when the thread is fresh, the run under way to wait for, or None
+        (a sync of its own is needed; its begin decides again, under the lock)."""
+        bound = self.deps.settings.thread_fresh_seconds
+        if bound <= 0 or request.mode != "incremental":
+            return None
+        fresh, wrote = await asyncio.to_thread(self._fresh, bound)
+        if fresh is not None:
+            return fresh
+        run = await asyncio.to_thread(self.store.joinable, wrote, bound)
+        if run is None:
+            return None
+        return SyncPlan(sync_id=run.sync_id, sources=[], joined=True)
+
     def _fresh(self, bound: float) -> tuple[SyncPlan | None, datetime | None]:
         """A plan with nothing to fetch when the thread was synced within `bound` seconds with
         no write to a system since; and when a system was last written to."""

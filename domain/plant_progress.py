@@ -74,3 +74,24 @@ def waves_note(tasks: list[RolloutTask]) -> str:
     wave = current_wave(tasks)
     head = f"wave {wave}" if wave is not None else "waves"
     return head + " · " + " · ".join(row.label() for row in rows)
+
+
+LIVE = (TaskStatus.running, TaskStatus.done, TaskStatus.failed)
+
+
+def with_reported(tasks: list[RolloutTask], reported: list[RolloutTask]) -> list[RolloutTask]:
+    """The change's tasks with what plant workflows still running report of theirs (running,
+    done or failed so far); the change takes their results as the truth once they end."""
+    by_id = {t.id: t for t in reported if t.status in LIVE}
+    merged = []
+    for task in tasks:
+        live = by_id.get(task.id)
+        if live is None or task.status not in (TaskStatus.pending, TaskStatus.running):
+            merged.append(task)
+        else:
+            merged.append(
+                task.model_copy(
+                    update={"status": live.status, "before": live.before, "error": live.error}
+                )
+            )
+    return merged

@@ -55,6 +55,10 @@ class ChangeState(BaseModel):
         default_factory=dict,
         description="A large plan's tasks by status (tasks stay in the store).",
     )
+    rolling_out: list[str] = Field(
+        default_factory=list,
+        description="Plants whose workflows are applying tasks now (their progress: by query).",
+    )
     hold: Hold | None = None
     history: list[StageEntry] = Field(default_factory=list)
     outcome: str = ""

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.approvals import Role
 from domain.change_request import CHANGE_ID_PATTERN
 from domain.state import ChangeState
+from starter.live_progress import with_live_progress
 from store.users import User, user_for_token
 from workflows.change_workflow import ChangeWorkflow
 
@@ -144,7 +145,7 @@ async def change_state(client: Client, change_id: str) -> ChangeState:
     A change whose workflow task keeps failing is answered at once, not after a query timeout."""
     handle = await change_handle(client, change_id)
     try:
-        return await handle.query(ChangeWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+        state = await handle.query(ChangeWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except WorkflowQueryFailedError as exc:
         raise NotAnsweringError(503, _failing(change_id, str(exc))) from exc
     except RPCError as exc:  # the workflow task is not failing (see above): nobody answered
@@ -154,3 +155,4 @@ async def change_state(client: Client, change_id: str) -> ChangeState:
             f"{QUERY_TIMEOUT.total_seconds():.0f}s ({exc.message}): are changeflow's workers "
             "running?",
         ) from exc
+    return await with_live_progress(client, state)

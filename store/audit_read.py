@@ -3,7 +3,9 @@ or reordered event breaks it), every chain's head, and when a system was last wr
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
@@ -28,6 +30,23 @@ def read_events(engine: Engine, change_id: str) -> list[AuditEvent]:
             select(AuditRow).where(AuditRow.change_id == change_id).order_by(AuditRow.seq)
         ).all()
     return [_to_event(r) for r in rows]
+
+
+def applied_by(engine: Engine, change_id: str, workflow_id: str) -> list[dict[str, Any]]:
+    """The tasks a workflow of this change recorded as applied (`task.applied`), in order: each
+    one's id and what the system held before (what an undo restores)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditRow.detail)
+            .where(
+                AuditRow.change_id == change_id,
+                AuditRow.workflow_id == workflow_id,
+                AuditRow.action == "task.applied",
+            )
+            .order_by(AuditRow.seq)
+        ).all()
+    details = [json.loads(detail) for detail in rows]
+    return [{"task_id": d["task_id"], "before": d.get("before")} for d in details]
 
 
 def verify_chain(engine: Engine, change_id: str) -> AuditVerification:

@@ -21,6 +21,7 @@ from domain.approvals import ApprovalDecision, Decision, RequiredApproval
 from domain.signing import DECISION, M, SigningKey, signed
 from domain.stages import ChangeStage
 from domain.state import ChangeState
+from starter.live_progress import with_live_progress
 from tests.conftest import TEST_KEYRING
 from workflows.change_workflow import ChangeWorkflow
 from workflows.search_attributes import cli_flags, indexed_types
@@ -67,10 +68,11 @@ async def wait_for(
     *,
     timeout: float = 30.0,
 ) -> ChangeState:
-    """Poll the state query until the predicate holds."""
+    """Poll the state (as readers see it: with its running plants' progress) until the
+    predicate holds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        state = await handle.query(ChangeWorkflow.state)
+        state = await with_live_progress(handle._client, await handle.query(ChangeWorkflow.state))
         if predicate(state):
             return state
         if asyncio.get_running_loop().time() > deadline:

@@ -101,6 +101,8 @@ class Fakes:
     audit_attempts: int = 0
     sync_broken: bool = False
     syncs: int = 0
+    look: SyncPlan | None = None  # what the look before a sync run finds (None: run one)
+    awaited: SyncOutcome | None = None  # the outcome of the run under way waited for
     large: dict[int, int] = field(default_factory=dict)  # wave sizes of a large plan
     batch_failure: tuple[int, int] | None = None
     batches: Counter = field(default_factory=Counter)
@@ -195,6 +197,25 @@ class Fakes:
             for record in records:
                 await record_audit(record)
 
+        @activity.defn(name="applied_by")
+        async def applied_by(change_id: str, workflow_id: str) -> list[dict]:
+            return [
+                {"task_id": a.detail["task_id"], "before": a.detail.get("before")}
+                for a in self.audits
+                if a.change_id == change_id
+                and a.workflow_id == workflow_id
+                and a.action == "task.applied"
+            ]
+
+        @activity.defn(name="thread_sync_look")
+        async def sync_look(request: SyncRequest) -> SyncPlan | None:
+            return self.look
+
+        @activity.defn(name="thread_sync_await")
+        async def sync_await(sync_id: str) -> SyncOutcome:
+            assert self.awaited is not None and self.awaited.sync_id == sync_id
+            return self.awaited
+
         @activity.defn(name="thread_sync_begin")
         async def sync_begin(request: SyncRequest) -> SyncPlan:
             if self.sync_broken:
@@ -249,8 +270,11 @@ class Fakes:
             sync_fetch_group,
             record_audit,
             record_audit_batch,
+            applied_by,
             notify,
             sync_begin,
+            sync_look,
+            sync_await,
             sync_fetch,
             sync_commit,
             sync_fail,
@@ -698,18 +722,20 @@ async def test_store_outage_and_failed_sync_are_waited_out(env, harness) -> None
     to the last good thread; neither fails a change."""
     client, queue, fakes = harness
     fakes.sync_broken = True
-    fakes.audit_outage = 12  # more than two activities' retries: the workflow waits it out
+    fakes.audit_outage = 10**9  # down until further notice: the workflow waits it out
     handle = await start(client, queue)
     state = await wait_for(handle, lambda s: bool(s.alert))
     assert "audit store is unavailable" in state.alert
-    for _ in range(3):
-        await env.sleep(timedelta(seconds=31))  # the pause between tries
+    attempts = fakes.audit_attempts
+    assert attempts >= 5  # more than one activity's retries
+    fakes.audit_outage = 0  # the store is back
+    await env.sleep(timedelta(seconds=31))  # the pause between tries
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     assert state.alert == ""
     assert "thread.sync_failed" in actions(fakes)
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
-    assert fakes.audit_attempts > 12
+    assert fakes.audit_attempts > attempts
     assert await workflow_task_failures(handle) == []
 
 
@@ -855,3 +881,51 @@ async def test_a_failed_task_in_a_large_plan_holds_and_rolls_back_in_batches(har
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
     assert fakes.batches["compensate"] == 1 + 3 + 7  # every batch, last first
+
+
+@pytest.mark.parametrize(
+    ("found", "waited_for", "audited", "synced_alone"),
+    [
+        (SyncPlan(sync_id="-", sources=[], fresh_age_s=4.0), None, "thread.fresh", False),
+        (
+            SyncPlan(sync_id="sync-other", sources=[], joined=True),
+            SyncOutcome(sync_id="sync-other", status="committed", version=9, joined=True),
+            "thread.synced",
+            False,
+        ),
+        (
+            SyncPlan(sync_id="sync-other", sources=[], joined=True),
+            SyncOutcome(sync_id="sync-other", status="failed", joined=True, error="PLM down"),
+            "thread.synced",
+            True,
+        ),
+    ],
+    ids=["fresh", "joined", "joined-run-failed"],
+)
+async def test_a_change_starts_no_sync_workflow_when_the_thread_is_fresh_or_a_sync_is_under_way(
+    harness, found, waited_for, audited, synced_alone
+) -> None:
+    """The look before a sync (a local activity): a fresh thread or another change's sync under
+    way needs no ThreadSyncWorkflow; a run waited for that did not commit is followed by one of
+    the change's own, and the audit trail says why."""
+    client, queue, fakes = harness
+    fakes.look, fakes.awaited = found, waited_for
+    handle = await start(client, queue)
+    await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
+    history = await handle.fetch_history()
+    children = [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    ]
+    assert children == (["ThreadSyncWorkflow"] if synced_alone else [])
+    assert fakes.syncs == (1 if synced_alone else 0)
+    record = next(a for a in fakes.audits if a.action == audited)
+    if audited == "thread.fresh":
+        assert "4 s ago" in record.detail["note"]
+    elif synced_alone:
+        assert "sync-other" in record.detail["note"] and "PLM down" in record.detail["note"]
+        assert "joined" not in record.detail
+    else:
+        assert record.detail["joined"] and record.detail["version"] == 9
+    await handle.cancel()

@@ -184,3 +184,27 @@ def test_each_plants_progress_and_the_current_wave() -> None:
     assert note in details_markdown(state)
     shown = state.model_dump(mode="json")
     assert shown["wave"] == 2 and shown["plant_progress"][1]["plant"] == "DET"
+
+
+def test_what_running_plants_report_shows_over_what_the_change_recorded() -> None:
+    """Readers ask running plant workflows for their tasks: running, done and failed ones show;
+    what the change already settled (skipped, compensated) and other plants' tasks stay."""
+    from domain.plant_progress import with_reported
+
+    tasks = plan_for().tasks
+    det = [t for t in tasks if t.plant == "DET"]
+    det[2].status = TaskStatus.skipped
+    reported = [t.model_copy() for t in det]
+    reported[0].status, reported[0].before = TaskStatus.done, {"rev": "B"}
+    reported[1].status = TaskStatus.running
+    reported[2].status = TaskStatus.done  # the change skipped it: it stays skipped
+    reported[3].status, reported[3].error = TaskStatus.failed, "MES refused"
+    merged = {t.id: t for t in with_reported(tasks, reported)}
+    assert merged[det[0].id].status == TaskStatus.done
+    assert merged[det[0].id].before == {"rev": "B"}
+    assert merged[det[1].id].status == TaskStatus.running
+    assert merged[det[2].id].status == TaskStatus.skipped
+    assert merged[det[3].id].error == "MES refused"
+    assert all(merged[t.id].status == TaskStatus.pending for t in det[4:])
+    assert all(merged[t.id] is t for t in tasks if t.plant != "DET")
+    assert det[0].status == TaskStatus.pending  # the change's own copy is left as it was

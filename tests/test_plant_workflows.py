@@ -65,6 +65,15 @@ async def test_each_plant_is_a_child_workflow_and_the_pilot_ends_before_the_rest
         == "PlantRolloutWorkflow"
     ]
     assert sorted(started_children) == sorted(f"{handle.id}.{p}" for p in plants)
+    # progress costs the change no history (readers ask the plants), nor do audit writes
+    kinds = {e.event_type for e in history.events}
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in kinds
+    scheduled = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    assert not scheduled & {"record_audit", "record_audit_batch"}
     # the plants' tasks are applied by their own workflows, audited once each, on the same chain
     applied = [a for a in fakes.audits if a.action == "task.applied"]
     assert sorted(a.detail["task_id"] for a in applied) == sorted(fakes.applied)
@@ -134,7 +143,7 @@ async def test_a_terminated_plant_workflow_holds_the_change_and_a_retry_finishes
     state = await wait_for(handle, at_stage(ChangeStage.on_hold))
     assert state.hold.plant == "DET" and "ended before finishing" in state.hold.error
     done = {t.id for t in state.tasks if t.status == "done"}
-    assert "DET.ERP.mbom.100-200" in done  # told by its progress before it was terminated
+    assert "DET.ERP.mbom.100-200" in done  # recorded as applied before it was terminated
     fakes.gate.set()
     await resolve(handle, ResolveAction.retry)
     assert (await handle.result()).stage == ChangeStage.completed

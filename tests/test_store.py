@@ -133,6 +133,36 @@ def test_a_batch_of_audit_events_is_one_transaction_and_each_event_counts_once(
     assert len(read_events(engine, "ECO-BATCH")) == 4  # nothing of the refused batch
 
 
+def test_what_a_plant_workflow_recorded_as_applied_is_read_back_from_the_trail(
+    engine: Engine,
+) -> None:
+    """A plant workflow that ended without its result: the tasks it recorded as applied, with
+    what each system held before, and none of another plant's or another change's."""
+    from store.audit_read import applied_by
+
+    def applied(change: str, workflow_id: str, task: str, action: str = "task.applied") -> None:
+        append_event(
+            engine,
+            change_id=change,
+            event_key=f"{workflow_id}:{task}:{action}",
+            actor="changeflow",
+            action=action,
+            detail={"task_id": task, "before": {"rev": "B"}},
+            workflow_id=workflow_id,
+        )
+
+    applied("ECO-PL", "ECO-PL.DET", "DET.ERP.mbom")
+    applied("ECO-PL", "ECO-PL.DET", "DET.MES.wi", action="task.failed")
+    applied("ECO-PL", "ECO-PL.MTY", "MTY.ERP.mbom")
+    applied("ECO-PL", "ECO-PL.DET", "DET.QMS.plan")
+    applied("ECO-OTHER", "ECO-PL.DET", "DET.LMS.course")  # not this change's chain
+    assert applied_by(engine, "ECO-PL", "ECO-PL.DET") == [
+        {"task_id": "DET.ERP.mbom", "before": {"rev": "B"}},
+        {"task_id": "DET.QMS.plan", "before": {"rev": "B"}},
+    ]
+    assert applied_by(engine, "ECO-PL", "ECO-PL.BRN") == []
+
+
 def tamper(engine: Engine, sql: str) -> None:
     """What someone with direct access to the database does: on SQLite, drop the triggers that
     keep the audit tables append-only first (PostgreSQL here runs as its superuser)."""

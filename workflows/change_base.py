@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 BATCHED_AUDIT_PATCH = "batched-audit"  # patch: earlier runs wrote one activity per event
+LOCAL_AUDIT_PATCH = "local-audit"  # patch: earlier runs wrote batches as (remote) activities
 
 
 class ChangeBase:
@@ -90,7 +91,9 @@ class ChangeBase:
     def _batch_audit(self) -> None:
         """Decided once, first: a new run writes its audit events in batches."""
         if self._versions.patched(BATCHED_AUDIT_PATCH):
-            self._audit_writer = AuditWriter(self._show_alert, self._clear_alert)
+            self._audit_writer = AuditWriter(
+                self._show_alert, self._clear_alert, self._versions.patched(LOCAL_AUDIT_PATCH)
+            )
 
     async def _audit_flushed(self) -> None:
         """Wait until every event so far is in the store (and learn if the chain refused)."""

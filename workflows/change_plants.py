@@ -1,12 +1,14 @@
 """The plant waves of ChangeWorkflow: each plant of a wave rolls out as a child workflow
 (`{change_id}.{PLANT}`, PlantRolloutWorkflow), the plants of a wave in parallel. The change
-keeps each plant's progress as the children report it, takes their results as the truth, stops
-them when it is cancelled, and turns a plant that ended early into a hold for a person."""
+names the plants rolling out in its state (readers ask those workflows for their progress:
+`starter/live_progress.py`; children of earlier runs signalled it), takes their results as the
+truth, stops them when it is cancelled, and turns a plant that ended early into a hold."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -17,7 +19,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.messages import PlantReport, PlantRolloutInput, PlantRolloutResult
     from domain.rollout import RolloutTask, TaskStatus
     from workflows.change_base import ChangeBase
-    from workflows.plant_rollout import PROGRESS_SIGNAL, PlantRolloutWorkflow
+    from workflows.plant_rollout import (
+        PROGRESS_SIGNAL,
+        QUERY_PROGRESS_PATCH,
+        PlantRolloutWorkflow,
+    )
 
 PLANT_WORKFLOWS_PATCH = "plant-child-workflows"  # patch: earlier runs apply plant tasks inline
 
@@ -27,7 +33,8 @@ class ChangePlants(ChangeBase):
 
     @workflow.signal(
         name=PROGRESS_SIGNAL,
-        description="A plant workflow started or finished tasks (progress: its result counts).",
+        description="A plant workflow started or finished tasks (children of earlier runs; "
+        "progress only: its result counts).",
     )
     def plant_progress(self, report: PlantReport) -> None:
         by_id = {t.id: t for t in self._state.tasks}
@@ -67,6 +74,7 @@ class ChangePlants(ChangeBase):
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,  # a retry runs it again
                 static_summary=f"{change_id}: {len(tasks)} tasks in {plant} (wave {wave})",
             )
+        self._state.rolling_out = sorted(self._children)
         self._refresh_details()
         await workflow.wait_condition(
             lambda: all(h.done() for h in self._children.values()) or self._cancel is not None
@@ -88,6 +96,7 @@ class ChangePlants(ChangeBase):
             try:
                 result: PlantRolloutResult = await asyncio.shield(handle)
             except ChildWorkflowError as err:
+                await self._take_recorded(handle.id)
                 self._plant_ended(
                     plant,
                     f"{handle.id} ended before finishing ({err.cause or err}); a write it had "
@@ -96,7 +105,26 @@ class ChangePlants(ChangeBase):
             else:
                 self._take_result(result)
             del self._children[plant]
+        self._state.rolling_out = sorted(self._children)
         self._refresh_details()
+
+    async def _take_recorded(self, workflow_id: str) -> None:
+        """What a plant workflow that ended without its result recorded as applied in the audit
+        trail stands (its children do not report progress to the change any more)."""
+        if not self._versions.patched(QUERY_PROGRESS_PATCH):
+            return  # earlier runs: the progress the child signalled
+        recorded = await workflow.execute_activity(
+            "applied_by",
+            args=[self._state.change_id, workflow_id],
+            result_type=list[dict],
+            start_to_close_timeout=timedelta(minutes=1),
+            summary=f"What {workflow_id} recorded as applied",
+        )
+        by_id = {t.id: t for t in self._state.tasks}
+        for applied in recorded:
+            task = by_id.get(applied["task_id"])
+            if task is not None and task.status in (TaskStatus.pending, TaskStatus.running):
+                task.status, task.before, task.error = TaskStatus.done, applied["before"], None
 
     def _take_result(self, result: PlantRolloutResult) -> None:
         by_id = {t.id: t for t in result.tasks}

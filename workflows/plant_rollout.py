@@ -1,8 +1,9 @@
 """PlantRolloutWorkflow: one plant's tasks of one wave, as a child of the change
 (`{change_id}.{PLANT}`). It applies the tasks in dependency order, each on the queue that
-reaches its system (the plant's own queue for MES, QMS and LMS), audits each one, tells the
-change each task it starts or finishes (a step's last outcome together with the next step's
-start), and returns the tasks as they ended. The first task a system refuses stops the plant:
+reaches its system (the plant's own queue for MES, QMS and LMS), audits each one, answers for
+its progress (the `tasks` query: the change names the plants rolling out, readers ask them; runs
+from before `plant-progress-by-query` signalled the change each task it started or finished),
+and returns the tasks as they ended. The first task a system refuses stops the plant:
 nothing after it there runs, and the change holds for a person. Asked to stop (the change is
 being cancelled), or cancelled itself in Temporal, it starts nothing new, lets the writes in
 flight finish, and returns what was applied so that the change can undo it."""
@@ -26,13 +27,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.rollout import RolloutTask, TaskStatus, ready_tasks
     from workflows.audit_trail import AuditWriter, send_audit
-    from workflows.change_base import BATCHED_AUDIT_PATCH
+    from workflows.change_base import BATCHED_AUDIT_PATCH, LOCAL_AUDIT_PATCH
     from workflows.task_activities import start_task_activity
     from workflows.versions import Versions
 
 PROGRESS_SIGNAL = "plant_progress"
 ASYNC_PROGRESS_PATCH = "async-plant-progress"
 COALESCED_PROGRESS_PATCH = "coalesced-plant-progress"  # patch: earlier runs told each task
+QUERY_PROGRESS_PATCH = "plant-progress-by-query"  # patch: earlier runs signalled the change
 
 
 @workflow.defn
@@ -49,6 +51,7 @@ class PlantRolloutWorkflow:
         self._signals: list[asyncio.Future] = []  # progress reports on their way
         self._writer: AuditWriter | None = None
         self._coalesce = False  # a step's last outcome told with the next step's start
+        self._quiet = False  # progress by query: nothing signalled to the change
         self._settled: list[RolloutTask] = []  # finished, not yet told to the change
 
     @workflow.signal(description="Start nothing new; let the writes in flight finish.")
@@ -62,8 +65,13 @@ class PlantRolloutWorkflow:
     @workflow.run
     async def run(self, inp: PlantRolloutInput) -> PlantRolloutResult:
         if self._versions.patched(BATCHED_AUDIT_PATCH):
-            self._writer = AuditWriter(workflow.set_current_details, self._cleared)
+            self._writer = AuditWriter(
+                workflow.set_current_details,
+                self._cleared,
+                self._versions.patched(LOCAL_AUDIT_PATCH),
+            )
         self._coalesce = self._versions.patched(COALESCED_PROGRESS_PATCH)
+        self._quiet = self._versions.patched(QUERY_PROGRESS_PATCH)
         try:
             while not self._stop and not self._failed():
                 ready = ready_tasks(self._tasks, others_finished=True)
@@ -160,9 +168,10 @@ class PlantRolloutWorkflow:
         workflow.set_current_details("")
 
     async def _tell_change(self, tasks: list[RolloutTask]) -> None:
-        """Progress for the change's details; the result this workflow returns is what counts."""
+        """Progress signalled to the change (runs from before plant-progress-by-query); the result
+        this workflow returns is what counts."""
         parent = workflow.info().parent
-        if parent is None:
+        if parent is None or self._quiet:
             return
         report = PlantReport(
             tasks=[

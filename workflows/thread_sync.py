@@ -71,12 +71,7 @@ class ThreadSyncWorkflow:
             plan = await self._begin(request.model_copy(update={"may_join": False}))
         if plan.fresh_age_s is not None:
             workflow.set_current_details(f"thread synced {plan.fresh_age_s:g} s ago: fresh enough")
-            return SyncOutcome(
-                sync_id="-",
-                mode=request.mode,
-                status="fresh",
-                warnings=[f"the thread was synced {plan.fresh_age_s:g} s ago; no write since"],
-            )
+            return fresh_outcome(plan, request.mode)
         workflow.set_current_details(
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
@@ -120,18 +115,8 @@ class ThreadSyncWorkflow:
         )
 
     async def _join(self, sync_id: str) -> SyncOutcome:
-        """Another change's sync began after the last write: its outcome, once it is over (the
-        activity looks, and Temporal retries it until the run is over or given up)."""
         workflow.set_current_details(f"waiting for sync {sync_id}, under way")
-        outcome = await workflow.execute_activity(
-            "thread_sync_await",
-            sync_id,
-            result_type=SyncOutcome,
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=15),
-            retry_policy=JOIN_RETRY,
-            summary=f"Wait for sync {sync_id}",
-        )
+        outcome = await await_sync(sync_id)
         workflow.set_current_details(f"joined sync {sync_id}: {outcome.status}")
         return outcome
 
@@ -196,3 +181,27 @@ class ThreadSyncWorkflow:
             retry_policy=STORE_RETRY,
             summary="Record the failed sync",
         )
+
+
+def fresh_outcome(plan: SyncPlan, mode: str) -> SyncOutcome:
+    """No sync needed: the thread was synced moments ago, with no write since."""
+    return SyncOutcome(
+        sync_id="-",
+        mode=mode,
+        status="fresh",
+        warnings=[f"the thread was synced {plan.fresh_age_s:g} s ago; no write since"],
+    )
+
+
+async def await_sync(sync_id: str) -> SyncOutcome:
+    """Another change's sync began after the last write: its outcome, once it is over (the
+    activity looks, and Temporal retries it until the run is over or given up)."""
+    return await workflow.execute_activity(
+        "thread_sync_await",
+        sync_id,
+        result_type=SyncOutcome,
+        start_to_close_timeout=timedelta(seconds=30),
+        schedule_to_close_timeout=timedelta(minutes=15),
+        retry_policy=JOIN_RETRY,
+        summary=f"Wait for sync {sync_id}",
+    )

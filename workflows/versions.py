@@ -1,18 +1,18 @@
 """One patch marker for everything a new run does (`workflow.patched` records, per patch id, a
 marker and an upsert of the TemporalChangeVersion search attribute: two history events and a
-visibility write each, for every run). A run that has the CURRENT marker takes every patch
-below it; a run recorded before CURRENT existed is answered patch by patch, as before.
+visibility write each, for every run). A new run records the newest version marker and takes
+every patch it covers; a run recorded under an earlier marker takes the patches that one covered;
+a run recorded before any marker existed is answered patch by patch, as before.
 
-A patch added after CURRENT is not in COVERED: `Versions.patched` asks `workflow.patched` for it
-(until a new version marker covers it too). Once a run has the marker, a worker older than this
-module cannot continue it: roll workers forward, not back (as with any patch)."""
+A patch added after the newest marker is not covered: `Versions.patched` asks `workflow.patched`
+for it (until a newer marker covers it too). Once a run has a marker, a worker older than that
+marker cannot continue it: roll workers forward, not back (as with any patch)."""
 
 from __future__ import annotations
 
 from temporalio import workflow
 
-CURRENT = "changeflow-2026-12"
-COVERED = frozenset(  # the patches a run with CURRENT has
+DECEMBER = frozenset(
     {
         "signed-human-input",
         "batched-audit",
@@ -29,15 +29,24 @@ COVERED = frozenset(  # the patches a run with CURRENT has
         "join-sync-under-way",
     }
 )
+LATE_DECEMBER = frozenset({"local-audit", "plant-progress-by-query", "sync-looked-up-first"})
+MARKERS: tuple[tuple[str, frozenset[str]], ...] = (  # newest first; a run has at most one
+    ("changeflow-2026-12b", DECEMBER | LATE_DECEMBER),
+    ("changeflow-2026-12", DECEMBER),
+)
 
 
 class Versions:
     """Ask it at the start of the run (in `@workflow.init`, before any handler can run)."""
 
     def __init__(self) -> None:
-        self.current = workflow.patched(CURRENT)
+        self.marker: str | None = None
+        self.covered: frozenset[str] = frozenset()
+        for marker, covered in MARKERS:  # a new run: the newest, recorded; a replay: its own
+            if workflow.patched(marker):
+                self.marker, self.covered = marker, covered
+                break
 
     def patched(self, patch_id: str) -> bool:
-        """True for a covered patch of a run with the CURRENT marker; else what
-        `workflow.patched` answers."""
-        return (self.current and patch_id in COVERED) or workflow.patched(patch_id)
+        """True for a patch covered by the run's marker; else what `workflow.patched` answers."""
+        return patch_id in self.covered or workflow.patched(patch_id)
