@@ -15,14 +15,16 @@ async def noop(step: str) -> str:
     return step
 
 
-Shape = list[list]  # steps; a step: [activities, [branch, ...]], a branch: a list of wave sizes
+Shape = list[list]  # steps; a step: [activities, [branch, ...], local activities], a branch:
+# its waves in order, a wave: [activities, local activities]
 
 
 @workflow.defn
 class BareWorkflow:
     """A change's shape with no-op activities: per step of the change's workflow, as many
-    activities as it scheduled in that workflow task, with its child workflows as concurrent
-    branches of sequential waves; one Update in place of the approvals, where it waited."""
+    activities (and local activities) as it scheduled in that workflow task, with its child
+    workflows as concurrent branches of sequential waves; one Update in place of the approvals,
+    where it waited."""
 
     def __init__(self) -> None:
         self.approved = False
@@ -36,20 +38,22 @@ class BareWorkflow:
         opts = {"start_to_close_timeout": timedelta(seconds=30)}
         done = 0
 
-        async def wave(size: int) -> None:
+        async def wave(size: int, local: int = 0) -> None:
+            run, run_local = workflow.execute_activity, workflow.execute_local_activity
             await asyncio.gather(
-                *(workflow.execute_activity("bench_noop", f"a{i}", **opts) for i in range(size))
+                *(run("bench_noop", f"a{i}", **opts) for i in range(size)),
+                *(run_local("bench_noop", f"l{i}", **opts) for i in range(local)),
             )
 
-        async def branch(sizes: list[int]) -> None:
-            for size in sizes:
-                await wave(size)
+        async def branch(waves: list[list[int]]) -> None:
+            for size, local in waves:
+                await wave(size, local)
 
-        for number, (activities, branches) in enumerate(shape):
+        for number, (activities, branches, local) in enumerate(shape):
             if number == approval_step:
                 await workflow.wait_condition(lambda: self.approved)
-            await asyncio.gather(wave(activities), *(branch(b) for b in branches))
-            done += activities + sum(sum(b) for b in branches)
+            await asyncio.gather(wave(activities, local), *(branch(b) for b in branches))
+            done += activities + local + sum(sum(map(sum, b)) for b in branches)
         return done
 
 

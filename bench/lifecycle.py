@@ -37,7 +37,7 @@ from temporalio.client import Client
 
 from bench.bare import BareWorkflow, Shape
 from bench.drive import Inbox, approve, candidates, one_bare, one_change
-from bench.histories import children_of, history_cost, shape_of
+from bench.histories import children_of, history_cost, shape_of, stage_times
 from bench.procs import cpu_seconds, load_average, rss_bytes, temporal_server_pid
 from domain.messages import SyncRequest
 from tests.e2e import Stack, running_stack
@@ -183,6 +183,7 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                 print(f"only {len(pool)} part revisions plan cleanly: {n} changes per round")
             ours, bare = Side(), Side()
             shapes: list[tuple[Shape, int]] = []
+            changes: list[str] = []
             for r in range(rounds):
                 batch = pool[r * n : (r + 1) * n]
                 inbox = Inbox(stack)
@@ -198,6 +199,7 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                         "API and driver": ["self"],
                     },
                 )
+                changes += ids
                 shapes = [await shape_of(stack.client, change_id) for change_id in ids]
                 await round_of(
                     bare,
@@ -210,6 +212,7 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                 stack, queue, k, pool[-1]["body"], shapes[0], bare_worker.pid
             )
             latencies = await approval_latency(stack, waiting, min(k, 20))
+            stages = await stage_times(stack.client, changes)
         finally:
             bare_worker.kill()
             bare_worker.wait()
@@ -243,6 +246,7 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
         "memory_per_waiting_ratio_vs_bare": round(mem_ours / mem_bare, 2) if mem_bare > 0 else None,
         "approval_next_activity_p50_ms": round(statistics.median(latencies), 1),
         "approval_next_activity_p99_ms": round(p99, 1),
+        "stage_s_p50": stages,
     }
     return result
 
@@ -291,6 +295,7 @@ def report(result: dict[str, Any]) -> None:
         f"approval -> next activity  p50 {r['approval_next_activity_p50_ms']:.0f} ms, "
         f"p99 {r['approval_next_activity_p99_ms']:.0f} ms (target <= 200)"
     )
+    print("time in stage  " + ", ".join(f"{k} {v:.2f} s" for k, v in r["stage_s_p50"].items()))
     print(json.dumps(result))
 
 
