@@ -15,12 +15,14 @@ async def heartbeating(
     interval: float = 2.0, details: Callable[[], tuple] = tuple
 ) -> AsyncIterator[None]:
     """Heartbeat every `interval` seconds until the block ends, with `details()` (progress a
-    retried activity resumes from)."""
+    retried activity resumes from). The first beat comes after `interval`: a call that answers
+    sooner costs the server no heartbeat (most of a change's writes), and a lost worker is still
+    noticed within the heartbeat timeout."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat(*details())
             await asyncio.sleep(interval)
+            activity.heartbeat(*details())
 
     task = asyncio.create_task(beat())
     try:

@@ -131,6 +131,13 @@ async def test_heartbeating_beats_while_the_activity_waits() -> None:
             await asyncio.sleep(0.3)
         return "done"
 
+    async def quick() -> str:
+        async with heartbeating(interval=0.05):
+            await asyncio.sleep(0.01)
+        return "done"
+
+    assert await env.run(quick) == "done"
+    assert beats == []  # answered before the first beat was due: no heartbeat at all
     assert await env.run(slow) == "done"
     assert len(beats) >= 4
     count = len(beats)
