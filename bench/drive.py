@@ -74,9 +74,10 @@ class Inbox:
             await asyncio.sleep(0.2)
 
 
-async def approve(stack: Stack, change_id: str, inbox: Inbox) -> float:
+async def approve(stack: Stack, change_id: str, inbox: Inbox, together: bool = True) -> float:
     """Every required approval through the API, each approver on their own (at once, as people
-    who each find the change in their inbox); returns when they were sent."""
+    who each find the change in their inbox; or, not `together`, one after another); returns
+    when the last was sent (the decisive one, for approval -> next activity)."""
     await inbox.arrived(change_id)
     state = await poll(stack, change_id, "awaiting_approval", timeout=120)
 
@@ -95,7 +96,12 @@ async def approve(stack: Stack, change_id: str, inbox: Inbox) -> float:
         assert response.status_code == 202, response.text
 
     sent = time.time()
-    await asyncio.gather(*(one(required) for required in state.approvals.required))
+    if together:
+        await asyncio.gather(*(one(required) for required in state.approvals.required))
+        return sent
+    for required in state.approvals.required:
+        sent = time.time()
+        await one(required)
     return sent
 
 

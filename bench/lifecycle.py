@@ -11,8 +11,10 @@ history: per workflow task the activities it scheduled, its child workflows as c
 branches) and one Update in place of the approvals. Rounds alternate (A B A B). Then K changes
 are left waiting for approval to measure memory per waiting change (the worker process's RSS
 against the bare worker's), and approvals sent to some of them measure approval -> next
-activity. CPU counts every process of a side (ours: worker, simulator and this one).
-Everything is printed as a ratio to bare; the last line is one JSON object.
+activity. CPU counts every process of a side (ours: worker, simulator and this one); the
+Temporal server's CPU and the requests it served (by operation) are counted per side too, and
+each change's median time in each stage says where its latency goes. Everything is printed
+against bare (bench/report.py); the last line is one JSON object.
 Targets (issue 9): throughput >= 0.8x bare, p50 <= 1.25x, memory per waiting change <= 1.2x,
 approval -> next activity p99 <= 200 ms.
 """
@@ -21,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +40,16 @@ from temporalio.client import Client
 from bench.bare import BareWorkflow, Shape
 from bench.drive import Inbox, approve, candidates, one_bare, one_change
 from bench.histories import children_of, history_cost, shape_of, stage_times
-from bench.procs import cpu_seconds, load_average, rss_bytes, temporal_server_pid
+from bench.procs import cpu_seconds, load_average, rss_bytes, server_requests, temporal_server_pid
+from bench.report import per_item, report
 from domain.messages import SyncRequest
 from tests.e2e import Stack, running_stack
+from tests.helpers import free_port
 from workflows.thread_sync import ThreadSyncWorkflow
 
 SETTLE_S = 2.0
+METRICS_PORT = free_port()
+METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Side:
     bytes: list[int] = field(default_factory=list)
     activities: list[int] = field(default_factory=list)
     server_cpu: float = 0.0  # the Temporal dev server's CPU-s, summed over rounds
+    requests: Counter = field(default_factory=Counter)  # the server's, by operation
     n: int = 0
 
     def throughput(self) -> float:
@@ -73,9 +80,11 @@ async def round_of(
     before = {name: cpu_seconds(group) for name, group in pids.items()}
     server = temporal_server_pid()
     server0 = cpu_seconds([server]) if server else 0.0
+    requests0 = server_requests(METRICS_URL)
     cpu0, wall0 = cpu_seconds(every), time.perf_counter()
     results = await asyncio.gather(*runs)
     side.server_cpu += (cpu_seconds([server]) - server0) if server else 0.0
+    side.requests += server_requests(METRICS_URL) - requests0
     side.walls.append(time.perf_counter() - wall0)
     side.cpu.append((cpu_seconds(every) - cpu0) / len(results))
     for name, group in pids.items():
@@ -128,7 +137,7 @@ async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[f
     result = []
     inbox = Inbox(stack)
     for change_id in ids[:samples]:
-        approved_at = await approve(stack, change_id, inbox)
+        approved_at = await approve(stack, change_id, inbox, together=False)
         handle = stack.client.get_workflow_handle(change_id)
         for _ in range(200):
             history = await handle.fetch_history()
@@ -154,7 +163,9 @@ async def approval_latency(stack: Stack, ids: list[str], samples: int) -> list[f
 async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cf-bench-"))
     # as `changeflow up` runs them: the simulator and the worker in processes of their own
-    async with running_stack(tmp, worker_process="per-plant", sim_process=True) as stack:
+    async with running_stack(
+        tmp, worker_process="per-plant", sim_process=True, metrics_port=METRICS_PORT
+    ) as stack:
         queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
         settings = stack.settings
         bare_worker = subprocess.Popen(  # its own process: its memory and CPU are its own
@@ -247,56 +258,10 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
         "approval_next_activity_p50_ms": round(statistics.median(latencies), 1),
         "approval_next_activity_p99_ms": round(p99, 1),
         "stage_s_p50": stages,
+        "server_requests_per_change": per_item(ours.requests, ours.n),
+        "server_requests_per_bare": per_item(bare.requests, bare.n),
     }
     return result
-
-
-def report(result: dict[str, Any]) -> None:
-    r = result
-    print(f"changes: {r['n']} in rounds against as many bare workflows (A B A B); K={r['k']}")
-    print(
-        f"throughput     {r['throughput_changes_per_s']:.2f}/s vs bare "
-        f"{r['throughput_bare_per_s']:.2f}/s = {r['throughput_ratio_vs_bare']:.2f}x (target >= 0.8)"
-    )
-    print(
-        f"p50 latency    {r['p50_s']:.2f} s vs bare {r['p50_bare_s']:.2f} s = "
-        f"{r['p50_ratio_vs_bare']:.2f}x (target <= 1.25); p95 {r['p95_ratio_vs_bare']:.2f}x"
-    )
-    print(
-        f"per change     {r['activities_per_change']:.0f} activities, "
-        f"{r['history_events_per_change']:.0f} events, "
-        f"{r['history_bytes_per_change'] / 1024:.0f} KB "
-        f"(bare {r['activities_per_bare']:.0f}, {r['history_events_per_bare']:.0f}, "
-        f"{r['history_bytes_per_bare'] / 1024:.0f} KB)"
-    )
-    print(
-        f"CPU            {r['cpu_s_per_change']:.3f} s per change vs {r['cpu_s_per_bare']:.3f} "
-        "(ours: worker, simulator, API and driver; bare: its worker and the driver)"
-    )
-    print(
-        "CPU per change  "
-        + ", ".join(f"{k} {v:.3f} s" for k, v in r["cpu_s_per_change_by_process"].items())
-    )
-    print(
-        f"Temporal server {r['temporal_server_cpu_s_per_change']:.3f} CPU-s per change vs "
-        f"{r['temporal_server_cpu_s_per_bare']:.3f} per bare workflow (not in the CPU above); "
-        f"load average at the end {r['load_average']}"
-    )
-    print(
-        f"memory waiting {r['memory_per_waiting_bytes'] / 1024:.0f} KB per change vs "
-        f"{r['memory_per_waiting_bare_bytes'] / 1024:.0f} KB = "
-        + (
-            f"{r['memory_per_waiting_ratio_vs_bare']:.2f}x (target <= 1.2)"
-            if r["memory_per_waiting_ratio_vs_bare"]
-            else "(bare: below the noise; raise --k)"
-        )
-    )
-    print(
-        f"approval -> next activity  p50 {r['approval_next_activity_p50_ms']:.0f} ms, "
-        f"p99 {r['approval_next_activity_p99_ms']:.0f} ms (target <= 200)"
-    )
-    print("time in stage  " + ", ".join(f"{k} {v:.2f} s" for k, v in r["stage_s_p50"].items()))
-    print(json.dumps(result))
 
 
 def cli() -> None:

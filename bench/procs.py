@@ -1,10 +1,14 @@
 """What the benchmarks read of the machine's processes (Linux /proc): resident memory, CPU
-seconds, load."""
+seconds, load; and of the Temporal server, the requests it served."""
 
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from pathlib import Path
+
+import httpx
 
 
 def rss_bytes(pid: int | str = "self") -> int:
@@ -38,3 +42,15 @@ def temporal_server_pid() -> int | None:
         if parent == me and b"start-dev" in cmdline:
             return int(stat.parent.name)
     return None
+
+
+def server_requests(metrics_url: str) -> Counter[str]:
+    """The Temporal server's requests so far by operation (its `service_requests` counters)."""
+    text = httpx.get(metrics_url, timeout=10).text
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        if line.startswith("service_requests{"):
+            found = re.search(r'operation="([^"]+)"', line)
+            if found:
+                counts[found.group(1)] += int(float(line.rsplit(" ", 1)[1]))
+    return counts

@@ -172,13 +172,14 @@ async def running_stack(
     *,
     worker_process: bool | str = False,
     sim_process: bool = False,
+    metrics_port: int | None = None,
     **overrides: object,
 ) -> AsyncIterator[Stack]:
     """The stack; with `worker_process`, the worker runs as its own process (Stack.worker), and
     with `worker_process="per-plant"` the central queue and each plant's queue in processes of
     their own (Stack.plant_workers), as `changeflow up` runs them; with `sim_process`, the
-    simulator is a process too."""
-    env = await start_dev_server()
+    simulator is a process too; with `metrics_port`, the Temporal server's metrics are there."""
+    env = await start_dev_server(metrics_port)
     if sim_process:
         sim: ServerThread | SimProcess = SimProcess(tmp / "sim.db", free_port(), tmp / "sim.log")
         await asyncio.to_thread(sim.start)

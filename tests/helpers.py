@@ -47,11 +47,14 @@ async def start_time_skipping() -> WorkflowEnvironment:
     return env
 
 
-async def start_dev_server() -> WorkflowEnvironment:
+async def start_dev_server(metrics_port: int | None = None) -> WorkflowEnvironment:
+    """The dev server; with `metrics_port`, its Prometheus metrics there (the benchmark reads
+    the requests it served)."""
+    metrics = ["--metrics-port", str(metrics_port)] if metrics_port else []
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
         data_converter=pydantic_data_converter,
-        dev_server_extra_args=[*cli_flags(), "--headless"],
+        dev_server_extra_args=[*cli_flags(), "--headless", *metrics],
         ui=False,
     )
 
