@@ -8,6 +8,9 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
+
+STAGE = SearchAttributeKey.for_keyword("ChangeStage")  # as a change shows it is waiting
 
 
 @activity.defn(name="bench_noop")
@@ -24,7 +27,7 @@ class BareWorkflow:
     """A change's shape with no-op activities: per step of the change's workflow, as many
     activities (and local activities) as it scheduled in that workflow task, with its child
     workflows as concurrent branches of sequential waves; one Update in place of the approvals,
-    where it waited."""
+    where it waited (it shows it waits as a change does: ChangeStage awaiting_approval)."""
 
     def __init__(self) -> None:
         self.approved = False
@@ -51,7 +54,9 @@ class BareWorkflow:
 
         for number, (activities, branches, local) in enumerate(shape):
             if number == approval_step:
+                workflow.upsert_search_attributes([STAGE.value_set("awaiting_approval")])
                 await workflow.wait_condition(lambda: self.approved)
+                workflow.upsert_search_attributes([STAGE.value_set("approved")])
             await asyncio.gather(wave(activities, local), *(branch(b) for b in branches))
             done += activities + local + sum(sum(map(sum, b)) for b in branches)
         return done

@@ -56,6 +56,12 @@ class Inbox:
         self.waiting: dict[str, asyncio.Future] = {}
         self.task: asyncio.Task | None = None
 
+    async def waiting_now(self) -> list[str]:
+        response = await self.stack.api.get(
+            "/api/changes", params={"stage": "awaiting_approval", "limit": 1000}
+        )
+        return [s["change_id"] for s in response.json()] if response.status_code == 200 else []
+
     async def arrived(self, change_id: str, timeout: float = 120) -> None:
         future = self.waiting.setdefault(change_id, asyncio.get_running_loop().create_future())
         if self.task is None or self.task.done():
@@ -64,14 +70,24 @@ class Inbox:
 
     async def _watch(self) -> None:
         while any(not f.done() for f in self.waiting.values()):
-            response = await self.stack.api.get(
-                "/api/changes", params={"stage": "awaiting_approval", "limit": 1000}
-            )
-            for summary in response.json() if response.status_code == 200 else []:
-                future = self.waiting.get(summary["change_id"])
+            for found in await self.waiting_now():
+                future = self.waiting.get(found)
                 if future is not None and not future.done():
                     future.set_result(None)
             await asyncio.sleep(0.2)
+
+
+class BareInbox(Inbox):
+    """The same look for bare workflows: Temporal's visibility list of those awaiting approval,
+    every 0.2 s (the bare workflow shows it waits as a change does)."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self.client = client
+
+    async def waiting_now(self) -> list[str]:
+        query = "WorkflowType = 'BareWorkflow' AND ChangeStage = 'awaiting_approval'"
+        return [w.id async for w in self.client.list_workflows(query)]
 
 
 async def approve(stack: Stack, change_id: str, inbox: Inbox, together: bool = True) -> float:
@@ -113,12 +129,16 @@ async def one_change(stack: Stack, body: dict[str, Any], inbox: Inbox) -> tuple[
     return change_id, time.perf_counter() - start
 
 
-async def one_bare(client: Client, queue: str, shape: tuple[Shape, int]) -> tuple[str, float]:
+async def one_bare(
+    client: Client, queue: str, shape: tuple[Shape, int], inbox: BareInbox
+) -> tuple[str, float]:
+    """A bare workflow, approved (one Update) once it is found waiting, as a change is."""
     start = time.perf_counter()
     wid = f"bare-{uuid.uuid4().hex[:10]}"
     handle = await client.start_workflow(
         BareWorkflow.run, args=list(shape), id=wid, task_queue=queue
     )
+    await inbox.arrived(wid)
     await handle.execute_update(BareWorkflow.approve)
     await handle.result()
     return wid, time.perf_counter() - start

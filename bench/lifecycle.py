@@ -8,7 +8,8 @@ N part revisions at once through the API, approves each through the API's own si
 path as soon as it awaits approval, and waits for all to close; then N bare workflows with the
 same activities in the same waves, no-ops (each the shape of one of those changes, read from its
 history: per workflow task the activities it scheduled, its child workflows as concurrent
-branches) and one Update in place of the approvals. Rounds alternate (A B A B). Then K changes
+branches) and one Update in place of the approvals, sent once it is found waiting (the same
+0.2 s look at Temporal's visibility list). Rounds alternate (A B A B). Then K changes
 are left waiting for approval to measure memory per waiting change (the worker process's RSS
 against the bare worker's), and approvals sent to some of them measure approval -> next
 activity. CPU counts every process of a side (ours: worker, simulator and this one); the
@@ -38,7 +39,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareWorkflow, Shape
-from bench.drive import Inbox, approve, candidates, one_bare, one_change
+from bench.drive import BareInbox, Inbox, approve, candidates, one_bare, one_change
 from bench.histories import children_of, history_cost, shape_of, stage_times
 from bench.procs import cpu_seconds, load_average, rss_bytes, server_requests, temporal_server_pid
 from bench.report import per_item, report
@@ -212,9 +213,10 @@ async def main(n: int, rounds: int, k: int) -> dict[str, Any]:
                 )
                 changes += ids
                 shapes = [await shape_of(stack.client, change_id) for change_id in ids]
+                bare_inbox = BareInbox(stack.client)
                 await round_of(
                     bare,
-                    [one_bare(stack.client, queue, shape) for shape in shapes],
+                    [one_bare(stack.client, queue, shape, bare_inbox) for shape in shapes],
                     stack.client,
                     False,
                     {"bare worker and driver": [bare_worker.pid, "self"]},
