@@ -95,3 +95,14 @@ def with_reported(tasks: list[RolloutTask], reported: list[RolloutTask]) -> list
                 )
             )
     return merged
+
+
+def progress_note(tasks: list[RolloutTask]) -> str:
+    """One plant's tasks in a line or two (a plant workflow's details in the Web UI)."""
+    rows = plant_progress(tasks)
+    note = " · ".join(row.label() for row in rows) or "no tasks"
+    running = [t.summary for t in tasks if t.status == TaskStatus.running]
+    if running:
+        more = f"; and {len(running) - 3} more" if len(running) > 3 else ""
+        note += f"\n\nrunning: {'; '.join(running[:3])}{more}"
+    return note

@@ -208,3 +208,17 @@ def test_what_running_plants_report_shows_over_what_the_change_recorded() -> Non
     assert all(merged[t.id].status == TaskStatus.pending for t in det[4:])
     assert all(merged[t.id] is t for t in tasks if t.plant != "DET")
     assert det[0].status == TaskStatus.pending  # the change's own copy is left as it was
+
+
+def test_a_plant_workflows_details_say_how_far_it_is_and_what_runs() -> None:
+    from domain.plant_progress import progress_note
+
+    det = [t for t in plan_for().tasks if t.plant == "DET"]
+    assert progress_note(det).startswith(f"DET: 0/{len(det)} done")
+    det[0].status, det[1].status = TaskStatus.done, TaskStatus.running
+    note = progress_note(det)
+    assert note.startswith(f"DET: 1/{len(det)} done") and f"running: {det[1].summary}" in note
+    for task in det[1:]:
+        task.status = TaskStatus.running
+    assert f"and {len(det) - 4} more" in progress_note(det)
+    assert progress_note([]) == "no tasks"

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PlantRolloutResult,
         TaskProgress,
     )
+    from domain.plant_progress import progress_note
     from domain.rollout import RolloutTask, TaskStatus, ready_tasks
     from workflows.audit_trail import AuditWriter, send_audit
     from workflows.change_base import BATCHED_AUDIT_PATCH, LOCAL_AUDIT_PATCH
@@ -67,7 +68,7 @@ class PlantRolloutWorkflow:
         if self._versions.patched(BATCHED_AUDIT_PATCH):
             self._writer = AuditWriter(
                 workflow.set_current_details,
-                self._cleared,
+                self._show_progress,
                 self._versions.patched(LOCAL_AUDIT_PATCH),
             )
         self._coalesce = self._versions.patched(COALESCED_PROGRESS_PATCH)
@@ -79,6 +80,7 @@ class PlantRolloutWorkflow:
                     break
                 for task in ready:
                     task.status = TaskStatus.running
+                self._show_progress()
                 await self._tell_change(self._told(ready))  # with the step before's outcome
                 await asyncio.gather(*(self._apply(task) for task in ready))
         except asyncio.CancelledError:  # cancelled in Temporal: settle, and report
@@ -96,9 +98,9 @@ class PlantRolloutWorkflow:
             plant=inp.plant, tasks=self._tasks, stopped=self._stop and unfinished
         )
 
-    @staticmethod
-    def _cleared() -> None:
-        workflow.set_current_details("")
+    def _show_progress(self) -> None:
+        """The plant's progress in the Web UI's details (no history event: workflow metadata)."""
+        workflow.set_current_details(progress_note(self._tasks))
 
     def _failed(self) -> bool:
         return any(t.status == TaskStatus.failed for t in self._tasks)
@@ -132,6 +134,7 @@ class PlantRolloutWorkflow:
                     "after": {"action": task.action.value, "target": task.target, **task.params},
                 },
             )
+        self._show_progress()
         if not self._coalesce:
             await self._tell_change([task])
             return
@@ -165,7 +168,7 @@ class PlantRolloutWorkflow:
             return
         if not await send_audit(record, workflow.set_current_details):
             self._chain_refused = True
-        workflow.set_current_details("")
+        self._show_progress()
 
     async def _tell_change(self, tasks: list[RolloutTask]) -> None:
         """Progress signalled to the change (runs from before plant-progress-by-query); the result
