@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -21,6 +21,7 @@ from sqlmodel import Session
 from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.document_routes import add_document_routes
 from connectors.sim.equipment_routes import add_equipment_routes
+from connectors.sim.mbom_routes import add_mbom_routes
 from connectors.sim.plm_routes import add_plm_routes
 from connectors.sim.process_routes import add_process_routes
 from connectors.sim.release_routes import add_release_routes
@@ -55,12 +56,6 @@ class Fault(BaseModel):
     delay_s: float = Field(
         default=0.0, ge=0, le=600, description="Answer normally, but this much later (no error)."
     )
-
-
-class ComponentRevision(BaseModel):
-    component: str
-    from_revision: str
-    to_revision: str
 
 
 class _Faults:
@@ -244,62 +239,7 @@ def create_app(
         )
         return Response(body, media_type="application/json")
 
-    @app.get("/erp/{plant}/mbom/uses/{component}")
-    def mbom_uses(plant: str, component: str) -> dict[str, Any]:
-        """The plant's MBOM lines that consume `component` (the ERP's where-used)."""
-        need_plant(plant)
-        with Session(store.engine) as session:
-            lines = store.find_where(session, "ERP", plant, "mbom_line", "component", component)
-        return {"component": component, "lines": sorted(lines, key=lambda line: line["parent"])}
-
-    # -- ERP writes --------------------------------------------------------------------------
-    @app.post("/erp/{plant}/mbom/component-revision")
-    def set_component_revision(
-        plant: str,
-        body: ComponentRevision,
-        idempotency_key: str | None = Header(None),
-        x_change_id: str | None = Header(None),
-    ) -> dict[str, Any]:
-        need_plant(plant)
-
-        def apply(session: Session) -> dict[str, Any]:
-            lines = store.find_where(
-                session, "ERP", plant, "mbom_line", "component", body.component
-            )
-            at_from = [line for line in lines if line["component_revision"] == body.from_revision]
-            if not at_from:
-                raise SimRejection(
-                    409,
-                    f"no MBOM line in {plant} consumes {body.component} rev {body.from_revision}",
-                )
-            for line in at_from:
-                line["component_revision"] = body.to_revision
-                store.put(
-                    session,
-                    "ERP",
-                    plant,
-                    "mbom_line",
-                    f"{line['parent']}|{line['component']}",
-                    line,
-                )
-            return {
-                "component": body.component,
-                "revision": body.to_revision,
-                "lines_updated": len(at_from),
-                "parents": sorted(line["parent"] for line in at_from),
-            }
-
-        return write(
-            key=idempotency_key,
-            change_id=x_change_id,
-            system="ERP",
-            plant=plant,
-            action="set_component_revision",
-            target=body.component,
-            body=body,
-            apply=apply,
-        )
-
+    add_mbom_routes(app, store, write, need_plant)
     add_document_routes(app, store, write, need_plant)
     add_process_routes(app, store, write, need_plant)
     add_release_routes(app, store, write, need_plant)
