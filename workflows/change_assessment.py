@@ -106,7 +106,13 @@ class ChangeAssessment(ChangeBase):
             return None, None
         if plan.fresh_age_s is not None:
             return fresh_outcome(plan, "incremental"), None
-        waited = await await_sync(plan.sync_id)
+        try:
+            waited = await await_sync(plan.sync_id)
+        except ActivityError as err:  # could not wait it out: a sync of its own, as before
+            return (
+                None,
+                f"synced on its own: could not wait for sync {plan.sync_id}: {err.cause or err}",
+            )
         if waited.status == "committed":
             return waited, None
         return None, f"synced on its own: sync {waited.sync_id}, waited for, {waited.error}"
