@@ -10,6 +10,7 @@ from activities.audit import AnchorActivities, AuditActivities
 from activities.batches import BatchActivities
 from activities.deps import ActivityDeps
 from activities.notify import NotifyActivities
+from activities.plant_record import ended_plant_tasks
 from activities.rollout import RolloutActivities
 from activities.sync import SyncActivities
 
@@ -31,6 +32,7 @@ def central_activities(deps: ActivityDeps) -> list[Callable[..., Any]]:
         audit.record_audit,
         audit.record_audit_batch,
         audit.applied_by,
+        ended_plant_tasks,
         AnchorActivities(deps).anchor_audit,
         NotifyActivities(deps).notify,
         rollout.apply_task,

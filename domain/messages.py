@@ -252,6 +252,11 @@ class PlantRolloutInput(BaseModel):
     wave: int
     chain_key: str
     tasks: list[RolloutTask]
+    by_query: bool | None = Field(
+        default=None,
+        description="False: the change reads progress from signals (a run from before "
+        "plant-progress-by-query), so the plant sends them. None: sent before this existed.",
+    )
 
 
 class PlantRolloutResult(BaseModel):

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from activities.actions.registry import registered
 from activities.assessment import summarize
+from activities.plant_record import ended_plant_tasks
 from connectors.sim.seed import build_demo_thread
 from domain.approvals import Decision, RequiredApproval, Role
 from domain.errors import ChangeRejectedError
@@ -98,6 +99,7 @@ class Fakes:
     started: list[str] = field(default_factory=list)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     audit_outage: int = 0
+    audit_lost: set[str] = field(default_factory=set)  # tasks whose task.applied never lands
     audit_attempts: int = 0
     sync_broken: bool = False
     syncs: int = 0
@@ -183,8 +185,9 @@ class Fakes:
         @activity.defn(name="record_audit")
         async def record_audit(inp: AuditInput) -> None:
             self.audit_attempts += 1
-            if self.audit_outage > 0:
-                self.audit_outage -= 1
+            lost = inp.action == "task.applied" and inp.detail["task_id"] in self.audit_lost
+            if self.audit_outage > 0 or lost:
+                self.audit_outage -= 0 if lost else 1
                 raise ApplicationError(
                     "database is locked", next_retry_delay=timedelta(milliseconds=20)
                 )
@@ -273,6 +276,7 @@ class Fakes:
             record_audit,
             record_audit_batch,
             applied_by,
+            ended_plant_tasks,
             notify,
             sync_begin,
             sync_look,

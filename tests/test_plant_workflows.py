@@ -9,12 +9,16 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from domain.messages import ResolveAction
+from domain.messages import PlantReport, PlantRolloutInput, ResolveAction
+from domain.rollout import RolloutTask, TaskAction
 from domain.stages import ChangeStage
+from domain.thread import System
 from tests.helpers import at_stage, start_dev_server, wait_for
 from tests.test_change_workflow import (  # noqa: F401  (the harness fixture, shared)
     actions,
@@ -24,6 +28,7 @@ from tests.test_change_workflow import (  # noqa: F401  (the harness fixture, sh
     start,
 )
 from workflows.change_workflow import ChangeWorkflow
+from workflows.plant_rollout import PROGRESS_SIGNAL, PlantRolloutWorkflow
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +154,94 @@ async def test_a_terminated_plant_workflow_holds_the_change_and_a_retry_finishes
     assert (await handle.result()).stage == ChangeStage.completed
     state = await handle.query(ChangeWorkflow.state)
     assert all(t.status == "done" for t in state.tasks)
+
+
+async def test_a_plant_terminated_while_the_audit_store_was_down_is_undone_by_a_rollback(
+    harness,
+) -> None:
+    """Its `task.applied` never reached the store (the plant was terminated while it waited the
+    outage out): the change still takes the write as applied (the ended plant is asked what it
+    held), so a rollback undoes it instead of leaving it in ERP."""
+    client, queue, fakes = harness
+    written, blocked = "DET.ERP.mbom.100-200", "DET.QMS.plan.IP-DET-100-200"
+    fakes.audit_lost.add(written)
+    fakes.blocked.add(blocked)
+    handle = await start(client, queue, rollout={"pilot_plant": "MTY"})
+    await approve_all(handle)
+    await started(fakes, blocked)
+    assert written in fakes.applied
+    await client.get_workflow_handle(f"{handle.id}.DET").terminate(reason="test")
+    state = await wait_for(handle, at_stage(ChangeStage.on_hold))
+    assert written not in {a.detail.get("task_id") for a in fakes.audits}  # the trail lacks it
+    assert {t.id: t.status for t in state.tasks}[written] == "done"
+    fakes.gate.set()
+    await resolve(handle, ResolveAction.rollback)
+    assert (await handle.result()).stage == ChangeStage.rolled_back
+    assert written in fakes.compensated
+
+
+@workflow.defn(sandboxed=False)
+class ReadsSignals:
+    """A change from before progress by query: it reads its plant's progress from signals."""
+
+    def __init__(self) -> None:
+        self.reports: list[PlantReport] = []
+
+    @workflow.signal(name=PROGRESS_SIGNAL)
+    def progress(self, report: PlantReport) -> None:
+        self.reports.append(report)
+
+    @workflow.run
+    async def run(self, inp: PlantRolloutInput, queue: str) -> list[str]:
+        await workflow.execute_child_workflow(
+            PlantRolloutWorkflow.run, inp, id=f"{inp.change_id}.{inp.plant}", task_queue=queue
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return [f"{p.task_id}:{p.status}" for r in self.reports for p in r.tasks]
+
+
+@pytest.mark.parametrize("by_query", [False, True])
+async def test_a_plant_signals_its_progress_only_to_a_change_that_reads_signals(
+    harness, by_query: bool
+) -> None:
+    client, queue, fakes = harness
+    change_id = f"ECO-sig{int(by_query)}-{len(fakes.started)}"
+    tasks = [
+        RolloutTask(
+            id="DET.ERP.mbom.x",
+            system=System.ERP,
+            plant="DET",
+            action=TaskAction.update_mbom,
+            target="100-200",
+            summary="MBOM",
+            wave=2,
+        ),
+        RolloutTask(
+            id="DET.MES.wi.x",
+            system=System.MES,
+            plant="DET",
+            action=TaskAction.publish_work_instruction,
+            target="WI-1",
+            depends_on=["DET.ERP.mbom.x"],
+            summary="WI",
+            wave=2,
+        ),
+    ]
+    inp = PlantRolloutInput(
+        change_id=change_id, plant="DET", wave=2, chain_key="k", tasks=tasks, by_query=by_query
+    )
+    parents = f"{queue}-parents"
+    async with Worker(
+        client,
+        task_queue=parents,
+        workflows=[ReadsSignals],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        told = await client.execute_workflow(
+            ReadsSignals.run, args=[inp, queue], id=change_id, task_queue=parents
+        )
+    assert fakes.applied[-2:] == ["DET.ERP.mbom.x", "DET.MES.wi.x"]
+    if by_query:
+        assert told == []  # the change asks the plant: nothing signalled
+    else:
+        assert told.count("DET.ERP.mbom.x:done") == 1 and told.count("DET.MES.wi.x:done") == 1

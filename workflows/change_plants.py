@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ChildWorkflowError, FailureError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.messages import PlantReport, PlantRolloutInput, PlantRolloutResult
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PLANT_WORKFLOWS_PATCH = "plant-child-workflows"  # patch: earlier runs apply plant tasks inline
+ENDED_PLANT_QUERY_PATCH = "ended-plant-by-query"  # patch: earlier runs read the audit trail only
 
 
 class ChangePlants(ChangeBase):
@@ -69,6 +70,8 @@ class ChangePlants(ChangeBase):
                     wave=wave,
                     chain_key=self._chain_key,
                     tasks=tasks,
+                    # a run from before progress by query reads the signals: the plant sends them
+                    by_query=self._versions.patched(QUERY_PROGRESS_PATCH),
                 ),
                 id=f"{change_id}.{plant}",
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,  # a retry runs it again
@@ -96,7 +99,7 @@ class ChangePlants(ChangeBase):
             try:
                 result: PlantRolloutResult = await asyncio.shield(handle)
             except ChildWorkflowError as err:
-                await self._take_recorded(handle.id)
+                await self._take_recorded(handle.id, handle.first_execution_run_id)
                 self._plant_ended(
                     plant,
                     f"{handle.id} ended before finishing ({err.cause or err}); a write it had "
@@ -108,23 +111,38 @@ class ChangePlants(ChangeBase):
         self._state.rolling_out = sorted(self._children)
         self._refresh_details()
 
-    async def _take_recorded(self, workflow_id: str) -> None:
-        """What a plant workflow that ended without its result recorded as applied in the audit
-        trail stands (its children do not report progress to the change any more)."""
+    async def _take_recorded(self, workflow_id: str, run_id: str | None) -> None:
+        """What a plant workflow that ended without its result applied stands: what it held as
+        done when it ended (asked of its closed run) and what its audit trail records (its
+        events may not have reached the store: it was down when the plant was terminated)."""
         if not self._versions.patched(QUERY_PROGRESS_PATCH):
             return  # earlier runs: the progress the child signalled
-        recorded = await workflow.execute_activity(
+        recorded = workflow.start_activity(
             "applied_by",
             args=[self._state.change_id, workflow_id],
             result_type=list[dict],
             start_to_close_timeout=timedelta(minutes=1),
             summary=f"What {workflow_id} recorded as applied",
         )
-        by_id = {t.id: t for t in self._state.tasks}
-        for applied in recorded:
-            task = by_id.get(applied["task_id"])
-            if task is not None and task.status in (TaskStatus.pending, TaskStatus.running):
-                task.status, task.before, task.error = TaskStatus.done, applied["before"], None
+        applied = {}
+        if self._versions.patched(ENDED_PLANT_QUERY_PATCH):
+            held = workflow.start_activity(
+                "ended_plant_tasks",
+                args=[workflow_id, run_id],
+                result_type=list[RolloutTask] | None,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary=f"What {workflow_id} held as done when it ended",
+            )
+            with contextlib.suppress(ActivityError):  # no worker could replay it: the trail
+                for task in await held or []:
+                    if task.status == TaskStatus.done:
+                        applied[task.id] = task.before
+        for row in await recorded:
+            applied.setdefault(row["task_id"], row["before"] or {})
+        for task in self._state.tasks:
+            if task.id in applied and task.status in (TaskStatus.pending, TaskStatus.running):
+                task.status, task.before, task.error = TaskStatus.done, applied[task.id], None
 
     def _take_result(self, result: PlantRolloutResult) -> None:
         by_id = {t.id: t for t in result.tasks}

@@ -72,7 +72,8 @@ class PlantRolloutWorkflow:
                 self._versions.patched(LOCAL_AUDIT_PATCH),
             )
         self._coalesce = self._versions.patched(COALESCED_PROGRESS_PATCH)
-        self._quiet = self._versions.patched(QUERY_PROGRESS_PATCH)
+        # quiet unless the change is a run from before progress by query: it reads signals
+        self._quiet = self._versions.patched(QUERY_PROGRESS_PATCH) and inp.by_query is not False
         try:
             while not self._stop and not self._failed():
                 ready = ready_tasks(self._tasks, others_finished=True)
