@@ -51,12 +51,13 @@ class Inbox:
     (`GET /api/changes?stage=awaiting_approval`, answered by Temporal's visibility store, not by
     the workers) every 0.2 s for every change of a round, not a poll of each change's state."""
 
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
+    def __init__(self, stack: Stack | None) -> None:
+        self.stack = stack  # None: a subclass looks elsewhere
         self.waiting: dict[str, asyncio.Future] = {}
         self.task: asyncio.Task | None = None
 
     async def waiting_now(self) -> list[str]:
+        assert self.stack is not None
         response = await self.stack.api.get(
             "/api/changes", params={"stage": "awaiting_approval", "limit": 1000}
         )
@@ -82,7 +83,7 @@ class BareInbox(Inbox):
     every 0.2 s (the bare workflow shows it waits as a change does)."""
 
     def __init__(self, client: Client) -> None:
-        super().__init__(None)  # type: ignore[arg-type]
+        super().__init__(None)
         self.client = client
 
     async def waiting_now(self) -> list[str]:

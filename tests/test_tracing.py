@@ -10,9 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
-import asyncio
+import asyncio, os
 from infra.tracing import configure_tracing, exporting
 from opentelemetry import trace
+if os.environ.get("PROBE_PROVIDER"):  # as opentelemetry-instrument leaves it
+    from opentelemetry.sdk.trace import TracerProvider
+    trace.set_tracer_provider(TracerProvider())
 on = configure_tracing("probe")
 with trace.get_tracer("probe").start_as_current_span("probe-span") as span:
     recording = span.is_recording()
@@ -52,3 +55,13 @@ def test_an_otlp_endpoint_without_its_exporter_says_how_to_install_it() -> None:
         assert "OFF False False" in out and "changeflow[otlp]" in out
     else:
         assert "ON True True" in out
+
+
+def test_otel_traces_exporter_none_keeps_an_endpoint_from_exporting() -> None:
+    out = probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318", OTEL_TRACES_EXPORTER="none")
+    assert "OFF False False" in out
+
+
+def test_a_provider_set_before_it_is_kept_and_traced_into() -> None:
+    out = probe(PROBE_PROVIDER="1")
+    assert "ON True True" in out
