@@ -24,6 +24,7 @@ from tests.test_change_workflow import (  # noqa: F401  (the harness fixture, sh
     actions,
     approve_all,
     harness,
+    record_history,
     resolve,
     start,
 )
@@ -178,6 +179,7 @@ async def test_a_plant_terminated_while_the_audit_store_was_down_is_undone_by_a_
     await resolve(handle, ResolveAction.rollback)
     assert (await handle.result()).stage == ChangeStage.rolled_back
     assert written in fakes.compensated
+    await record_history(handle, "terminated-plant-rollback")
 
 
 @workflow.defn(sandboxed=False)
