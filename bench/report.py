@@ -26,8 +26,10 @@ def ceiling(r: dict[str, Any], cores: int) -> dict[str, float]:
     busy = (r["cpu_s_per_change"] + r["temporal_server_cpu_s_per_change"]) * r[
         "throughput_changes_per_s"
     ]
-    return {
-        "cpu_busy_fraction": round(busy / cores, 2),  # near 1: CPU-bound, the model holds
+    bare_busy = bare_total * r["throughput_bare_per_s"]
+    return {  # both near 1: both sides CPU-bound, the model holds
+        "cpu_busy_fraction": round(busy / cores, 2),
+        "bare_cpu_busy_fraction": round(bare_busy / cores, 2),
         "throughput_ceiling_vs_bare": round(bare_total / (bare_total + simulator + api), 2),
         "throughput_ceiling_vs_bare_systems_elsewhere": round(bare_total / (bare_total + api), 2),
     }
@@ -86,7 +88,8 @@ def report(result: dict[str, Any]) -> None:
         f"ceiling        {r['throughput_ceiling_vs_bare']:.2f}x bare even with orchestration as "
         "cheap as bare's (the simulator's and the API's work alone), "
         f"{r['throughput_ceiling_vs_bare_systems_elsewhere']:.2f}x with the systems on machines "
-        f"of their own; the cores were {r['cpu_busy_fraction']:.0%} busy"
+        f"of their own; the cores were {r['cpu_busy_fraction']:.0%} busy "
+        f"({r['bare_cpu_busy_fraction']:.0%} for bare)"
     )
     print("time in stage  " + ", ".join(f"{k} {v:.2f} s" for k, v in r["stage_s_p50"].items()))
     print(json.dumps(result))

@@ -13,6 +13,7 @@ def figures(**over: float) -> dict:
         "temporal_server_cpu_s_per_change": 0.20,
         "temporal_server_cpu_s_per_bare": 0.10,
         "throughput_changes_per_s": 3.0,
+        "throughput_bare_per_s": 9.0,
         "cpu_s_per_change_by_process": {
             "central worker": 0.25,
             "plant workers": 0.03,
@@ -31,6 +32,7 @@ def test_the_ceiling_counts_the_simulator_and_the_api_net_of_the_bare_driver() -
     assert got["throughput_ceiling_vs_bare"] == round(0.2 / 0.3, 2)
     assert got["throughput_ceiling_vs_bare_systems_elsewhere"] == round(0.2 / 0.24, 2)
     assert got["cpu_busy_fraction"] == 0.9  # 0.6 CPU-s per change at 3 per s on 2 cores
+    assert got["bare_cpu_busy_fraction"] == 0.9  # 0.2 CPU-s per bare workflow at 9 per s
 
 
 def test_an_api_cheaper_than_the_bare_driver_adds_nothing() -> None:

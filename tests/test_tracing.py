@@ -60,6 +60,7 @@ def test_an_otlp_endpoint_without_its_exporter_says_how_to_install_it() -> None:
 def test_otel_traces_exporter_none_keeps_an_endpoint_from_exporting() -> None:
     out = probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318", OTEL_TRACES_EXPORTER="none")
     assert "OFF False False" in out
+    assert "changeflow[otlp]" not in out  # not even looked for
 
 
 def test_a_provider_set_before_it_is_kept_and_traced_into() -> None:

@@ -71,7 +71,9 @@ class ChangePlants(ChangeBase):
                     chain_key=self._chain_key,
                     tasks=tasks,
                     # a run from before progress by query reads the signals: the plant sends them
-                    by_query=self._versions.patched(QUERY_PROGRESS_PATCH),
+                    # (asked of the run's marker: `patched` here would record, or on replay
+                    # answer, where runs of earlier code asked it only after a plant ended)
+                    by_query=QUERY_PROGRESS_PATCH in self._versions.covered,
                 ),
                 id=f"{change_id}.{plant}",
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,  # a retry runs it again
