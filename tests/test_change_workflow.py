@@ -185,9 +185,9 @@ class Fakes:
         @activity.defn(name="record_audit")
         async def record_audit(inp: AuditInput) -> None:
             self.audit_attempts += 1
-            lost = inp.action == "task.applied" and inp.detail["task_id"] in self.audit_lost
-            if self.audit_outage > 0 or lost:
-                self.audit_outage -= 0 if lost else 1
+            down = self.audit_outage > 0
+            self.audit_outage -= down
+            if down or (inp.action == "task.applied" and inp.detail["task_id"] in self.audit_lost):
                 raise ApplicationError(
                     "database is locked", next_retry_delay=timedelta(milliseconds=20)
                 )

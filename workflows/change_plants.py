@@ -126,7 +126,7 @@ class ChangePlants(ChangeBase):
             start_to_close_timeout=timedelta(minutes=1),
             summary=f"What {workflow_id} recorded as applied",
         )
-        applied = {}
+        applied: dict[str, dict[str, str]] = {}  # task id: what the system held before
         if self._versions.patched(ENDED_PLANT_QUERY_PATCH):
             held = workflow.start_activity(
                 "ended_plant_tasks",
