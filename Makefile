@@ -32,7 +32,7 @@ test: $(STAMP) chromium
 # the browser test drives Debian's chromium (Playwright with executable_path); it skips, saying
 # so, only where chromium cannot be installed
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: tests/test_pages.py will skip"
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: tests/e2e/test_pages.py will skip"
 
 bench-impact: $(STAMP)
 	$(BIN)/python -m bench.impact

@@ -1,18 +1,19 @@
-"""The changeflow worker: `python worker.py` serves the central queue (workflows, PLM, ERP, store);
-`python worker.py --plant DET` serves only plant DET's systems (MES, QMS) from inside the plant,
-as production runs them and as the embedded stack does (one process per plant);
-`python worker.py --all-plants` serves both in one process. The sticky workflow cache and the
-activity concurrency come from the settings (docs/operations.md)."""
+"""The changeflow worker: `python worker.py` (or `changeflow worker`) serves the central queue
+(workflows, PLM, ERP, store); `--plant DET` serves only plant DET's systems (MES, QMS) from inside
+the plant, as production runs them and as the embedded stack does (one process per plant);
+`--all-plants` serves both in one process. The sticky workflow cache and the activity
+concurrency come from the settings (docs/operations.md)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import signal
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 
+import typer
 from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -121,40 +122,37 @@ async def run(plant: str | None, all_plants: bool, ready_file: str | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", queues=[w.task_queue for w in workers])
-    async with _all(workers):
+    async with AsyncExitStack() as running:  # every worker shut down on the way out
+        for worker in workers:
+            await running.enter_async_context(worker)
         if ready_file:  # the embedded stack waits for this before it goes on
             Path(ready_file).write_text(str(os.getpid()))
         await stop.wait()
     log.info("worker stopped")
 
 
-class _all:
-    """Run several workers together and shut them all down on exit."""
-
-    def __init__(self, workers: list[Worker]) -> None:
-        self.workers = workers
-        self.tasks: list[asyncio.Task] = []
-
-    async def __aenter__(self) -> _all:
-        self.tasks = [asyncio.create_task(w.run()) for w in self.workers]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+app = typer.Typer(add_completion=False)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="changeflow worker")
-    parser.add_argument("--plant", help="serve only this plant's systems (MES, QMS)")
-    parser.add_argument(
-        "--all-plants",
-        action="store_true",
-        help="serve the central queue and every configured plant's queue",
-    )
-    parser.add_argument("--ready-file", help="written with the pid once the workers poll")
-    args = parser.parse_args()
-    asyncio.run(run(args.plant, args.all_plants, args.ready_file))
+@app.command()
+def serve(
+    plant: str | None = typer.Option(None, "--plant", help="serve only this plant's systems"),
+    all_plants: bool = typer.Option(
+        False, "--all-plants", help="serve the central queue and every configured plant's queue"
+    ),
+    ready_file: str | None = typer.Option(
+        None, "--ready-file", help="written with the pid once the workers poll"
+    ),
+) -> None:
+    """Serve the central queue (workflows, PLM, ERP, store), one plant's (MES, QMS), or both."""
+    if plant and all_plants:
+        raise typer.BadParameter("give --plant or --all-plants, not both")
+    asyncio.run(run(plant, all_plants, ready_file))
+
+
+def main(args: list[str] | None = None, prog_name: str = "worker.py") -> None:
+    """`python worker.py ARGS`; `changeflow worker ARGS` calls it with its own."""
+    typer.main.get_command(app)(args=args, prog_name=prog_name)
 
 
 if __name__ == "__main__":

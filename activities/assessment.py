@@ -9,17 +9,17 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actions.registry import registered
 from activities.deps import ActivityDeps
-from domain.errors import ChangeRejectedError
-from domain.esign import content_hash
-from domain.impact import ImpactKind, ImpactReport, ImpactSummary
-from domain.impact_engine import assess
+from domain.approvals.policy import evaluate
+from domain.change.errors import ChangeRejectedError
+from domain.impact.engine import assess
+from domain.impact.report import ImpactKind, ImpactReport, ImpactSummary
 from domain.messages import AssessInput, AssessResult
-from domain.plan import PlanError, build_plan, wave_sizes
-from domain.policy import evaluate
+from domain.rollout.plan import PlanError, build_plan, wave_sizes
+from domain.signatures.esign import content_hash
 from infra.logs import get_logger
 from store.artifacts import artifact_id, save_artifact
-from store.index_cache import IndexCache
-from store.thread_store import ThreadStore
+from store.thread.index_cache import IndexCache
+from store.thread.store import ThreadStore
 
 INVALID_CHANGE = "InvalidChange"
 

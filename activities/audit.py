@@ -13,9 +13,9 @@ from activities.deps import ActivityDeps
 from domain.messages import AuditInput
 from infra.audit_key import KEY_ENV, private_key, public_key
 from infra.logs import get_logger
-from store.anchors import anchor, latest_anchor, verify_store
-from store.audit import ChainOwnedError, NewEvent, append_event, append_events
-from store.audit_read import applied_by
+from store.audit.anchors import anchor, latest_anchor, verify_store
+from store.audit.read import applied_by
+from store.audit.trail import ChainOwnedError, NewEvent, append_event, append_events
 
 AUDIT_CHAIN = "_audit"  # the audit trail's own chain: its checkpoints and checks
 log = get_logger(component="audit")

@@ -17,8 +17,8 @@ from activities.failures import REJECTED, connector_failure
 from activities.heartbeat import heartbeating
 from connectors.errors import ConnectorError, RejectedConnectorError
 from domain.messages import BatchInput, BatchResult, FailedTask, TaskMark
-from domain.plan import RolloutPlan, wave_order
-from domain.rollout import RolloutTask
+from domain.rollout.plan import RolloutPlan, wave_order
+from domain.rollout.tasks import RolloutTask
 from store.artifacts import load_artifact
 from store.plan_tasks import mark_task, task_states
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.client import WorkflowQueryFailedError
 
-from domain.rollout import RolloutTask
+from domain.rollout.tasks import RolloutTask
 from infra.logs import get_logger
 
 

@@ -25,8 +25,8 @@ from domain.messages import (
     SyncSource,
 )
 from infra.logs import get_logger
-from store.audit_read import last_write_at
-from store.thread_store import CyclicBomError, InvalidDocumentError, ThreadStore
+from store.audit.read import last_write_at
+from store.thread.store import CyclicBomError, InvalidDocumentError, ThreadStore
 from store.times import as_utc
 
 CYCLIC_BOM = "CyclicBom"

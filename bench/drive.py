@@ -12,8 +12,8 @@ from typing import Any
 from temporalio.client import Client
 
 from bench.bare import BareWorkflow, Shape
-from domain.revisions import next_revision
-from tests.e2e import APPROVERS, Stack, poll
+from domain.change.revisions import next_revision
+from tests.support.e2e_stack import APPROVERS, Stack, poll
 
 
 async def candidates(stack: Stack, count: int) -> list[dict[str, Any]]:

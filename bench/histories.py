@@ -109,7 +109,7 @@ async def activity_spans(client: Client, workflow_id: str) -> dict[str, float]:
 async def stage_times(client: Client, change_ids: list[str]) -> dict[str, float]:
     """Median seconds each change spent in each stage (from its stage history): where a
     change's latency goes."""
-    from workflows.change_workflow import ChangeWorkflow
+    from workflows.change.workflow import ChangeWorkflow
 
     spent: dict[str, list[float]] = {}
     for change_id in change_ids:

@@ -24,12 +24,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from domain.change_request import ChangeRequest
-from domain.factory_gen import generate_factory
-from domain.impact_engine import assess
-from domain.revisions import next_revision
-from domain.thread_index import BomGraph, ThreadIndex, WhereUsed
-from domain.thread_tables import ThreadTables
+from connectors.sim.factory_gen import generate_factory
+from domain.change.request import ChangeRequest
+from domain.change.revisions import next_revision
+from domain.impact.engine import assess
+from domain.thread.index import BomGraph, ThreadIndex, WhereUsed
+from domain.thread.tables import ThreadTables
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -2,25 +2,24 @@
 
     python -m bench.lifecycle [--n 6] [--rounds 2] [--k 100]
 
-On one dev server, with the real worker, simulator and API (`tests/e2e.py`'s stack; the worker
-and the simulator in processes of their own, as `changeflow up` runs them): each round submits
-N part revisions at once through the API, approves each through the API's own signed-decision
-path as soon as it awaits approval, and waits for all to close; then N bare workflows with the
-same activities in the same waves, no-ops (each the shape of one of those changes, read from its
-history: per workflow task the activities it scheduled, its child workflows as concurrent
-branches) and one Update in place of the approvals, sent once it is found waiting (the same
-0.2 s look at Temporal's visibility list). Rounds alternate (A B A B). Then K changes
-are left waiting for approval to measure memory per waiting change (the worker process's RSS
-against the bare worker's), and approvals sent to some of them measure approval -> next
-activity. CPU counts every process of a side (ours: worker, simulator and this one); the
+On one dev server, with the real worker, simulator and API (`tests/support/e2e_stack.py`'s
+stack; the worker and the simulator in processes of their own, as `changeflow up` runs them):
+each round submits N part revisions at once through the API, approves each through the API's own
+signed-decision path as soon as it awaits approval, and waits for all to close; then N bare
+workflows with the same activities in the same waves, no-ops (each the shape of one of those
+changes, read from its history: per workflow task the activities it scheduled, its child
+workflows as concurrent branches) and one Update in place of the approvals, sent once it is
+found waiting (the same 0.2 s look at Temporal's visibility list). Rounds alternate (A B A B).
+Then K changes are left waiting for approval to measure memory per waiting change (the worker
+process's RSS against the bare worker's), and approvals sent to some of them measure approval ->
+next activity. CPU counts every process of a side (ours: worker, simulator and this one); the
 Temporal server's CPU and the requests it served (by operation) are counted per side too, and
 each change's median time in each stage says where its latency goes. Everything is printed
 against bare (bench/report.py), with the ceiling: the most the throughput ratio could be were
-changeflow's orchestration as cheap as bare's, given the CPU the simulator and the API spend
-per change on the same cores. The last line is one JSON object.
-Targets (issue 9): throughput >= 0.8x bare, p50 <= 1.25x, memory per waiting change <= 1.2x,
-approval -> next activity p99 <= 200 ms.
-"""
+changeflow's orchestration as cheap as bare's, given the CPU the simulator and the API spend per
+change on the same cores. The last line is one JSON object. Targets (issue 9): throughput >=
+0.8x bare, p50 <= 1.25x, memory per waiting change <= 1.2x, approval -> next activity p99 <= 200
+ms."""
 
 from __future__ import annotations
 
@@ -47,8 +46,8 @@ from bench.histories import children_of, history_cost, shape_of, stage_times
 from bench.procs import cpu_seconds, load_average, rss_bytes, server_requests, temporal_server_pid
 from bench.report import ceiling, per_item, report
 from domain.messages import SyncRequest
-from tests.e2e import Stack, running_stack
-from tests.helpers import free_port
+from tests.support.e2e_stack import Stack, running_stack
+from tests.support.helpers import free_port
 from workflows.thread_sync import ThreadSyncWorkflow
 
 SETTLE_S = 2.0

@@ -5,7 +5,7 @@ measured in the same run.
 
 The simulator is seeded with the generated factory (5 plants; `--parts 300000` is the large
 factory). Then, on one dev server with the real worker, the simulator and the worker each in a
-process of their own as in `changeflow up` (tests/e2e.py's stack):
+process of their own as in `changeflow up` (tests/support/e2e_stack.py's stack):
 - full sync: ThreadSyncWorkflow(full), wall time, against a bare INSERT of the same rows into
   the same tables of an empty database (one executemany per table: the floor of writing them);
 - incremental sync with nothing changed: wall time, and whether the thread's version moved;
@@ -36,10 +36,10 @@ from connectors.sim.dataset import dataset, tables_rows
 from connectors.sim.store import SimStore
 from domain.messages import SyncRequest
 from store.db import get_engine
-from store.index_cache import IndexCache
-from store.thread_schema import LIVE_TABLES
-from store.thread_store import ThreadStore
-from tests.e2e import running_stack
+from store.thread.index_cache import IndexCache
+from store.thread.schema import LIVE_TABLES
+from store.thread.store import ThreadStore
+from tests.support.e2e_stack import running_stack
 from workflows.thread_sync import ThreadSyncWorkflow
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel
 
 from connectors.http import HttpSystem, Page, all_pages, seg
-from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
+from domain.thread.objects import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder
 
 
 class ErpConnector(Protocol):

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from connectors.errors import NotFoundError
 from connectors.http import HttpSystem, Page, seg
-from domain.thread import Equipment, NcProgram, Qualification, Routing, WorkInstruction
-from domain.trace import BuiltUnit
+from domain.change.trace import BuiltUnit
+from domain.thread.objects import Equipment, NcProgram, Qualification, Routing, WorkInstruction
 
 
 class MesConnector(Protocol):

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel
 
 from connectors.http import HttpSystem, Page, seg
-from domain.thread import InspectionPlan
+from domain.thread.objects import InspectionPlan
 
 
 class QmsConnector(Protocol):

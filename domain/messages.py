@@ -8,13 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from domain.approvals import RequiredApproval, Role
-from domain.change_request import ChangeRequest
-from domain.deadlines import Notice
-from domain.impact import ImpactSummary
-from domain.rollout import RolloutTask
-from domain.signing import Signature
-from domain.stages import ChangeStage
+from domain.approvals.deadlines import Notice
+from domain.approvals.decisions import RequiredApproval, Role
+from domain.change.request import ChangeRequest
+from domain.change.stages import ChangeStage
+from domain.impact.report import ImpactSummary
+from domain.rollout.tasks import RolloutTask
+from domain.signatures.signing import Signature
 
 
 class ChangeInput(BaseModel):

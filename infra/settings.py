@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from domain.errors import describe_validation_error
-from domain.plan import LARGE_PLAN
-from domain.policy import ApprovalPolicy, default_policy
+from domain.approvals.policy import ApprovalPolicy, default_policy
+from domain.change.errors import describe_validation_error
+from domain.rollout.plan import LARGE_PLAN
 
 
 class SystemEndpoint(BaseModel):

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
-from domain.signing import Keyring, SigningKeyError
+from domain.signatures.signing import Keyring, SigningKeyError
 
 KEY_ENV = "CHANGEFLOW_SIGNING_KEY"
 RETIRED_ENV = "CHANGEFLOW_SIGNING_KEYS_RETIRED"

@@ -2,7 +2,7 @@
 
 The API reserves an id here before it starts the workflow, so an id is never used twice, even
 after Temporal has forgotten the workflow; a run started straight in Temporal registers itself
-with its first audit event (see store/audit.py)."""
+with its first audit event (see store/audit/trail.py)."""
 
 from __future__ import annotations
 

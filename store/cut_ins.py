@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain.trace import CutIn
-from store.audit_read import read_events
+from domain.change.trace import CutIn
+from store.audit.read import read_events
 from store.tables import AuditRow
 
 IN_FORCE = {"stage.completed": False, "stage.completed_with_deviations": True}

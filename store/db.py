@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
 from store import tables  # noqa: F401  (registers the tables)
-from store.immutable import protect_sqlite
+from store.audit.immutable import protect_sqlite
 
 
 def normalize_url(url: str) -> str:

@@ -54,8 +54,8 @@ class AuditRow(SQLModel, table=True):
 
 
 class AuditAnchorRow(SQLModel, table=True):
-    """A signed checkpoint of every audit chain's head (store/anchors.py): truncating a chain's
-    tail after a checkpoint is detected. Append-only, like the audit events."""
+    """A signed checkpoint of every audit chain's head (store/audit/anchors.py):
+    truncating a chain's tail after a checkpoint is detected. Append-only, like the audit events."""
 
     __tablename__ = "audit_anchor"
 
@@ -117,7 +117,7 @@ class NotificationRow(SQLModel, table=True):
 
 
 class WebSessionRow(SQLModel, table=True):
-    """A signed-in approver's page session (starter/pages.py): only the hash of the cookie's
+    """A signed-in approver's page session (starter/web/pages.py): only the hash of the cookie's
     value is kept, with the session's CSRF token."""
 
     __tablename__ = "web_session"

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from domain.approvals import PLANT_ROLES, Role
+from domain.approvals.decisions import PLANT_ROLES, Role
 from store.tables import UserRow
 from store.times import as_utc
 

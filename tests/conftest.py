@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.signing import Keyring
+from domain.signatures.signing import Keyring
 from infra import signing
 
 TEST_SIGNING_KEY = "test-signing-key-not-secret-0123456789"

@@ -4,7 +4,7 @@ the tests)."""
 from __future__ import annotations
 
 from workflows.audit_anchor import AuditAnchorWorkflow
-from workflows.change_workflow import ChangeWorkflow
+from workflows.change.workflow import ChangeWorkflow
 from workflows.plant_rollout import PlantRolloutWorkflow
 from workflows.thread_sync import ThreadSyncWorkflow
 

@@ -25,10 +25,10 @@ with workflow.unsafe.imports_passed_through():
         PlantRolloutResult,
         TaskProgress,
     )
-    from domain.plant_progress import progress_note
-    from domain.rollout import RolloutTask, TaskStatus, ready_tasks
+    from domain.rollout.progress import progress_note
+    from domain.rollout.tasks import RolloutTask, TaskStatus, ready_tasks
     from workflows.audit_trail import AuditWriter, send_audit
-    from workflows.change_base import BATCHED_AUDIT_PATCH, LOCAL_AUDIT_PATCH
+    from workflows.change.base import BATCHED_AUDIT_PATCH, LOCAL_AUDIT_PATCH
     from workflows.task_activities import start_task_activity
     from workflows.versions import Versions
 

@@ -13,7 +13,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.messages import TaskInput, TaskResult, VerifyResult, VerifyTasks
-    from domain.rollout import RolloutTask
+    from domain.rollout.tasks import RolloutTask
     from workflows.queues import queue_for
 
 INVALID_CHANGE = "InvalidChange"

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities.failures import REJECTED
 from connectors.registry import Connectors
 from domain.messages import TaskResult, VerifyResult
-from domain.rollout import RolloutTask, TaskAction, idempotency_key
+from domain.rollout.tasks import RolloutTask, TaskAction, idempotency_key
 
 
 @dataclass(frozen=True)

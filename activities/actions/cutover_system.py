@@ -5,7 +5,7 @@ from __future__ import annotations
 from activities.actions.base import ActionContext
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
-from domain.rollout import TaskAction
+from domain.rollout.tasks import TaskAction
 
 
 @register

@@ -8,7 +8,7 @@ import pkgutil
 from typing import TypeVar
 
 from activities.actions.base import Action, reject
-from domain.rollout import TaskAction
+from domain.rollout.tasks import TaskAction
 
 _HANDLERS: dict[TaskAction, Action] = {}
 T = TypeVar("T")

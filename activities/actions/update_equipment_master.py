@@ -8,7 +8,7 @@ import json
 from activities.actions.base import ActionContext
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
-from domain.rollout import TaskAction
+from domain.rollout.tasks import TaskAction
 
 
 @register

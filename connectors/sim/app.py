@@ -19,16 +19,16 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from connectors.sim.dataset import dataset, tables_rows
-from connectors.sim.document_routes import add_document_routes
-from connectors.sim.equipment_routes import add_equipment_routes
-from connectors.sim.mbom_routes import add_mbom_routes
-from connectors.sim.plm_routes import add_plm_routes
-from connectors.sim.process_routes import add_process_routes
-from connectors.sim.release_routes import add_release_routes
+from connectors.sim.routes.documents import add_document_routes
+from connectors.sim.routes.equipment import add_equipment_routes
+from connectors.sim.routes.mbom import add_mbom_routes
+from connectors.sim.routes.plm import add_plm_routes
+from connectors.sim.routes.process import add_process_routes
+from connectors.sim.routes.releases import add_release_routes
+from connectors.sim.routes.supply import add_supply_routes
+from connectors.sim.routes.units import add_unit_routes, stream_units
 from connectors.sim.store import SimRejection, SimStore
-from connectors.sim.supply_routes import add_supply_routes
 from connectors.sim.tables import SimObject
-from connectors.sim.unit_routes import add_unit_routes, stream_units
 
 LISTS: dict[tuple[str, str], str] = {
     ("erp", "mbom"): "mbom_line",
@@ -40,7 +40,7 @@ LISTS: dict[tuple[str, str], str] = {
     ("mes", "qualifications"): "qualification",
     ("mes", "equipment"): "equipment",
     ("mes", "nc-programs"): "nc_program",
-    ("mes", "units"): "unit",  # completed units (connectors/sim/unit_routes.py)
+    ("mes", "units"): "unit",  # completed units (connectors/sim/routes/units.py)
     ("qms", "inspection-plans"): "inspection_plan",
 }
 

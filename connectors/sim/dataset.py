@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from connectors.sim.factory_gen import generate_factory
 from connectors.sim.seed import PLANTS, build_demo_thread
-from domain.factory_gen import generate_factory
-from domain.thread_tables import ThreadTables, from_snapshot
+from domain.thread.tables import ThreadTables, from_snapshot
 
 Row = tuple[str, str, str, str, dict[str, Any]]
 

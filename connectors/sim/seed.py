@@ -15,7 +15,7 @@ import random
 from datetime import date, timedelta
 
 from connectors.sim.seed_design import design
-from domain.thread import (
+from domain.thread.objects import (
     BomLine,
     Characteristic,
     Equipment,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from domain.thread import BomLine, Part, PartRevision
+from domain.thread.objects import BomLine, Part, PartRevision
 
 
 def _part(number: str, name: str, kind: str, rev: str = "A", cost: float = 1.0, **kw) -> Part:

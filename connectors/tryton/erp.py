@@ -10,7 +10,7 @@ from typing import Any
 from connectors.errors import NotFoundError, RejectedConnectorError
 from connectors.tryton import mapping as m
 from connectors.tryton.reads import TrytonReads
-from domain.thread import PurchaseOrder
+from domain.thread.objects import PurchaseOrder
 
 
 class TrytonErp(TrytonReads):

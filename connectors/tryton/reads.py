@@ -14,8 +14,8 @@ from connectors.erp import ErpListings
 from connectors.http import Page
 from connectors.tryton import mapping as m
 from connectors.tryton.rpc import TrytonRpc
-from domain.thread import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder, Routing
-from domain.thread import Operation as RoutingOperation
+from domain.thread.objects import InventoryRecord, MbomLine, ProductionOrder, PurchaseOrder, Routing
+from domain.thread.objects import Operation as RoutingOperation
 
 OPEN_PURCHASE = ["draft", "quotation", "confirmed", "processing"]
 

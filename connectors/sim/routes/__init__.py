@@ -1,0 +1,1 @@
+"""The simulator's HTTP routes, one module per resource."""

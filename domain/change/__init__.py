@@ -1,0 +1,2 @@
+"""A change itself: the change request, its validation, lifecycle stages, state, Web UI details,
+unit traceability."""

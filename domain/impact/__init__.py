@@ -1,0 +1,2 @@
+"""The impact engine: from the thread index, everything a change touches, with reasons and an
+explainable risk score."""

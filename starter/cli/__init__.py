@@ -1,0 +1,1 @@
+"""`changeflow`: the command line, one Typer app per command group composed in `main.py`."""

@@ -1,0 +1,266 @@
+"""The approvers' pages, server-rendered from the API (Jinja2, no front-end build): sign in,
+the inbox of what waits for you (oldest deadline first), a change with its impact, plan and
+signed decisions, the decision form (signed with your password), and the requester's revision.
+Decisions go through the same code as `POST /api/changes/{id}/approvals`. Sessions are a
+random HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import yaml
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from domain.approvals.decisions import PLANT_ROLES, Decision, Role
+from domain.change.errors import describe_validation_error
+from domain.change.request import ChangeRequest
+from domain.change.stages import ChangeStage
+from domain.impact.report import ImpactReport
+from domain.lifecycle.inbox import may_decide, waiting_for
+from domain.lifecycle.state import ChangeState
+from starter.api.deps import ChangeId, change_state, engine_of, temporal
+from starter.api.routes.approvals import ApprovalBody, decide
+from starter.api.routes.revise import RevisionBody, revise
+from store.artifacts import load_artifact
+from store.credentials import SigningRefused, authorize_signing
+from store.users import User, get_user
+from store.web_sessions import close_session, find_session, open_session
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+COOKIE = "cf_session"
+INBOX_SCAN = 200  # running changes looked at for the inbox
+
+
+class SignedIn:
+    def __init__(self, user: User, csrf: str) -> None:
+        self.user, self.csrf = user, csrf
+
+
+async def _signed_in(request: Request) -> SignedIn | None:
+    engine = engine_of(request)
+    row = await asyncio.to_thread(find_session, engine, request.cookies.get(COOKIE))
+    if row is None:
+        return None
+    user = await asyncio.to_thread(get_user, engine, row.user_name)  # revoked: None
+    return SignedIn(user, row.csrf) if user is not None else None
+
+
+def _page(request: Request, template: str, who: SignedIn | None, **context: Any) -> HTMLResponse:
+    context.update(user=who.user if who else None, csrf=who.csrf if who else "")
+    return templates.TemplateResponse(request, template, context)
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+def _check_csrf(who: SignedIn, token: str) -> None:
+    if not hmac.compare_digest(who.csrf, token or ""):
+        raise HTTPException(403, "the form is stale or not from changeflow (CSRF check failed)")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home() -> Response:
+    return RedirectResponse("/approvals", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    return _page(request, "login.html", None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request, name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form()]
+) -> Response:
+    engine = engine_of(request)
+    minutes = request.app.state.settings.approvals.signing_session_minutes
+    user = await asyncio.to_thread(get_user, engine, name)
+    try:
+        if user is None:
+            raise SigningRefused("unknown name or wrong password")
+        await asyncio.to_thread(authorize_signing, engine, name, password, minutes)
+    except SigningRefused as exc:
+        return _page(request, "login.html", None, error=str(exc), name=name)
+    value, _csrf = await asyncio.to_thread(open_session, engine, name)
+    response = RedirectResponse("/approvals", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=8 * 3600,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    who = await _signed_in(request)
+    if who is not None:
+        _check_csrf(who, csrf)
+        await asyncio.to_thread(close_session, engine_of(request), request.cookies.get(COOKIE))
+    response = _to_login()
+    response.delete_cookie(COOKIE)
+    return response
+
+
+async def _running_states(request: Request) -> list[ChangeState]:
+    client = temporal(request)
+    query = "WorkflowType = 'ChangeWorkflow' AND ExecutionStatus = 'Running'"
+    ids = [wf.id async for wf in client.list_workflows(query, limit=INBOX_SCAN)]
+    states = await asyncio.gather(
+        *(change_state(client, change_id) for change_id in ids), return_exceptions=True
+    )
+    return [s for s in states if isinstance(s, ChangeState)]
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+async def inbox(request: Request) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    states = await _running_states(request)
+    u = who.user
+    items = waiting_for(states, u.name, u.role, u.plant)
+    mine = [
+        s
+        for s in states
+        if s.stage == ChangeStage.changes_requested and u.name in (s.requested_by, s.submitted_by)
+    ]
+    return _page(request, "inbox.html", who, items=items, mine=mine)
+
+
+@router.get("/changes/{change_id}", response_class=HTMLResponse)
+async def change_page(
+    request: Request, change_id: ChangeId, error: str = "", notice: str = ""
+) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    try:
+        state = await change_state(temporal(request), change_id)
+    except HTTPException as exc:
+        return _page(request, "base.html", who, error=exc.detail)
+    factors = []
+    if state.impact:
+        report = await asyncio.to_thread(
+            load_artifact, engine_of(request), state.impact.report_id, ImpactReport
+        )
+        factors = [f for f in report.risk.factors if f.contribution > 0] if report else []
+    u = who.user
+    slots = (
+        []
+        if u.role == Role.auditor
+        else [r for r in state.approvals.required if may_decide(state, r, u.name, u.role, u.plant)]
+    )
+    return _page(
+        request,
+        "change.html",
+        who,
+        s=state,
+        factors=factors,
+        slots=slots,
+        needs_evidence=any(r.recorded_by for r in slots),
+        may_revise=u.name in (state.requested_by, state.submitted_by) or u.role == Role.admin,
+        error=error,
+        notice=notice,
+    )
+
+
+def _back(change_id: str, **message: str) -> RedirectResponse:
+    ((key, text),) = message.items()
+    return RedirectResponse(f"/changes/{change_id}?{key}={quote(text)}", status_code=303)
+
+
+@router.post("/changes/{change_id}/decide")
+async def decide_form(
+    request: Request,
+    change_id: ChangeId,
+    csrf: Annotated[str, Form()],
+    decision: Annotated[Decision, Form()],
+    slot: Annotated[str, Form(max_length=40)],
+    revision_hash: Annotated[str, Form(max_length=64)],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    evidence: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    _check_csrf(who, csrf)
+    if who.user.role == Role.auditor:
+        return _back(change_id, error="auditors read, they do not decide")
+    role, _, plant = slot.partition("|")
+    try:
+        body = ApprovalBody(
+            decision=decision,
+            role=role,
+            plant=plant or None if Role(role) in PLANT_ROLES else None,
+            comment=comment,
+            revision_hash=revision_hash,
+            password=password or None,
+            evidence=evidence or None,
+        )
+        receipt = await decide(change_id, body, request, who.user, None)
+    except ValidationError as exc:
+        return _back(change_id, error="; ".join(describe_validation_error(exc)))
+    except HTTPException as exc:
+        return _back(change_id, error=str(exc.detail))
+    return _back(change_id, notice=f"{decision.value} signed and recorded ({receipt.recorded})")
+
+
+@router.get("/changes/{change_id}/revise", response_class=HTMLResponse)
+async def revise_form(request: Request, change_id: ChangeId) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    state = await change_state(temporal(request), change_id)
+    asked = [d for d in state.approvals.received if d.decision == Decision.request_changes]
+    change_yaml = yaml.safe_dump(
+        state.request.model_dump(mode="json", exclude_none=True), sort_keys=False
+    )
+    return _page(
+        request,
+        "revise.html",
+        who,
+        s=state,
+        asked="; ".join(f"{d.approver}: {d.comment}" for d in asked) or "-",
+        change_yaml=change_yaml,
+    )
+
+
+@router.post("/changes/{change_id}/revise")
+async def revise_submit(
+    request: Request,
+    change_id: ChangeId,
+    csrf: Annotated[str, Form()],
+    change: Annotated[str, Form(max_length=128 * 1024)],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    _check_csrf(who, csrf)
+    try:
+        request_model = ChangeRequest.model_validate(yaml.safe_load(change))
+        await revise(
+            change_id, RevisionBody(change=request_model, comment=comment), request, who.user, None
+        )
+    except yaml.YAMLError as exc:
+        return _back(change_id, error=f"the change file is not valid YAML: {exc}")
+    except ValidationError as exc:
+        return _back(change_id, error="; ".join(describe_validation_error(exc)))
+    except HTTPException as exc:
+        detail = exc.detail if isinstance(exc.detail, str) else "; ".join(map(str, exc.detail))
+        return _back(change_id, error=detail)
+    return _back(change_id, notice="revision sent; the change is being reassessed")

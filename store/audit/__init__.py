@@ -1,0 +1,2 @@
+"""The audit trail in the store: hash-chained records, signed checkpoints, immutability, reading
+and the auditor's package."""

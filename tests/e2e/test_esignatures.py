@@ -1,0 +1,213 @@
+"""Issue 8, electronic signatures through the HTTP API (dev server, simulator, real worker):
+each decision carries the signer's printed name, its meaning, the time and the hash of exactly
+the revision approved; a stale hash is refused; signing needs the password (outside a signing
+session) and five wrong ones lock the signer until an admin unlocks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from domain.approvals.decisions import Role
+from store.credentials import set_password, unlock
+from store.db import get_engine
+from store.users import add_user
+from tests.support.e2e_stack import Stack, example_body, poll, running_stack
+
+SHAFT = [{"part": "100-210", "from_revision": "A", "to_revision": "B"}]
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path_factory.mktemp("esign")) as running:
+        yield running
+
+
+async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) -> None:
+    change_id = await stack.submit(example_body(items=SHAFT))
+    state = await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+    stale = await stack.api.post(
+        url,
+        json={"decision": "approve", "role": "quality", "revision_hash": "0" * 64},
+        headers=stack.auth("qa.lee"),
+    )
+    assert stale.status_code == 409 and state.revision_hash in stale.json()["detail"]
+    signed = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision_hash": state.revision_hash,
+            "approval_id": "qa-lee-1",
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert signed.status_code == 202, signed.text
+    body = (await stack.api.get(f"/api/changes/{change_id}")).json()
+    received = body["approvals"]["received"][0]
+    assert received["approval_id"] == "qa-lee-1"
+    signature = received["signature"]
+    assert signature["printed_name"] == "qa.lee"
+    assert signature["meaning"] == "approved as quality"
+    assert signature["content_hash"] == body["revision_hash"] == state.revision_hash
+    assert signature["signed_at"]
+    audit = (await stack.api.get(f"/api/changes/{change_id}/audit")).json()
+    event = next(e for e in audit["events"] if e["action"] == "approval.approve")
+    assert event["detail"]["signature"]["content_hash"] == state.revision_hash
+    # requesting changes makes a new revision: the old signatures no longer fit it
+    sent_back = await stack.api.post(
+        url,
+        json={"decision": "request_changes", "role": "engineering", "comment": "flange radius"},
+        headers=stack.auth("eng.kim"),
+    )
+    assert sent_back.status_code == 202, sent_back.text
+    await poll(stack, change_id, "changes_requested")
+    revise_url = f"/api/changes/{change_id}/revise"
+    new_file = example_body(items=SHAFT, reason="field cracks; flange radius 2 mm added")
+    not_mine = await stack.api.post(
+        revise_url, json={"change": new_file}, headers=stack.auth("qa.lee")
+    )
+    assert not_mine.status_code == 403, not_mine.text
+    broken = dict(new_file, items=[{"part": "NO-SUCH", "from_revision": "A", "to_revision": "B"}])
+    invalid = await stack.api.post(
+        revise_url, json={"change": broken}, headers=stack.auth("maria.engineer")
+    )
+    assert invalid.status_code == 422, invalid.text
+    ok = await stack.api.post(
+        revise_url,
+        json={"change": new_file, "comment": "radius added"},
+        headers=stack.auth("maria.engineer"),
+    )
+    assert ok.status_code == 202, ok.text
+    revised = await poll(stack, change_id, "awaiting_approval")
+    assert revised.revision == 2 and revised.revision_hash != state.revision_hash
+    assert revised.request.reason.endswith("radius 2 mm added")
+    too_late = await stack.api.post(
+        revise_url, json={"change": new_file}, headers=stack.auth("maria.engineer")
+    )
+    assert too_late.status_code == 409, too_late.text
+    again = await stack.api.post(
+        url,
+        json={"decision": "approve", "role": "quality", "revision_hash": state.revision_hash},
+        headers=stack.auth("qa.lee"),
+    )
+    assert again.status_code == 409 and revised.revision_hash in again.json()["detail"]
+    # an approver who says which revision and hash they saw is taken at their word by the API
+    # (no question to the workflow) and checked by the change itself
+    old_revision = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision": 1,
+            "revision_hash": revised.revision_hash,
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert old_revision.status_code == 409 and "revision 2" in old_revision.json()["detail"]
+    unknown = await stack.api.post(
+        "/api/changes/CHG-20260101-NOSUCH/approvals",
+        json={"decision": "approve", "role": "quality", "revision": 1, "revision_hash": "0" * 64},
+        headers=stack.auth("qa.lee"),
+    )
+    assert unknown.status_code == 404, unknown.text
+    seen = await stack.api.post(
+        url,
+        json={
+            "decision": "approve",
+            "role": "quality",
+            "revision": 2,
+            "revision_hash": revised.revision_hash,
+        },
+        headers=stack.auth("qa.lee"),
+    )
+    assert seen.status_code == 202, seen.text
+    signed_again = (await poll(stack, change_id, "awaiting_approval")).approvals.received[0]
+    assert signed_again.revision == 2
+    assert signed_again.signature.content_hash == revised.revision_hash
+    await stack.api.post(
+        f"/api/changes/{change_id}/cancel",
+        json={"reason": "test"},
+        headers=stack.auth("maria.engineer"),
+    )
+
+
+async def test_signing_needs_the_password_and_five_wrong_ones_lock(stack: Stack) -> None:
+    engine = get_engine(stack.settings.db_url)
+    token = add_user(engine, "qa.new", Role.quality, full_name="Quinn Ada New")
+    set_password(engine, "qa.new", "the-right-password")
+    stack.tokens["qa.new"] = token
+    change_id = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+
+    async def sign(password: str | None):
+        body = {"decision": "approve", "role": "quality"}
+        if password is not None:
+            body["password"] = password
+        return await stack.api.post(url, json=body, headers=stack.auth("qa.new"))
+
+    missing = await sign(None)
+    assert missing.status_code == 403 and "needs your password" in missing.json()["detail"]
+    for left in (4, 3, 2, 1):
+        wrong = await sign("not-the-password")
+        assert wrong.status_code == 403 and f"{left} attempt(s) left" in wrong.json()["detail"]
+    locked = await sign("not-the-password")
+    assert locked.status_code == 403 and "is locked" in locked.json()["detail"]
+    still = await sign("the-right-password")
+    assert still.status_code == 403 and "an admin unlocks" in still.json()["detail"]
+    assert unlock(engine, "qa.new") is True
+    ok = await sign("the-right-password")
+    assert ok.status_code == 202, ok.text
+    body = (await stack.api.get(f"/api/changes/{change_id}")).json()
+    (received,) = body["approvals"]["received"]
+    assert received["signature"]["printed_name"] == "Quinn Ada New"
+    # within the signing session the password is not asked again
+    other = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, other, "awaiting_approval")
+    session = await stack.api.post(
+        f"/api/changes/{other}/approvals",
+        json={"decision": "approve", "role": "quality"},
+        headers=stack.auth("qa.new"),
+    )
+    assert session.status_code == 202, session.text
+
+
+async def test_no_decision_counts_after_a_rejection_and_unknown_changes_are_404(
+    stack: Stack,
+) -> None:
+    change_id = await stack.submit(example_body(items=SHAFT))
+    await poll(stack, change_id, "awaiting_approval")
+    url = f"/api/changes/{change_id}/approvals"
+    rejected = await stack.api.post(
+        url,
+        json={"decision": "reject", "role": "engineering", "comment": "wrong tolerance"},
+        headers=stack.auth("eng.kim"),
+    )
+    assert rejected.status_code == 202, rejected.text
+    await poll(stack, change_id, "rejected")
+    late = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.lee")
+    )
+    assert late.status_code == 409, late.text  # the change has ended
+    unknown = await stack.api.post(
+        "/api/changes/CHG-NOPE/approvals",
+        json={"decision": "approve", "role": "quality"},
+        headers=stack.auth("qa.lee"),
+    )
+    assert unknown.status_code == 404
+    no_token = await stack.api.post(
+        url, json={"decision": "approve", "role": "quality"}, headers={"Authorization": ""}
+    )
+    assert no_token.status_code == 401
+
+
+async def test_policy_explain_names_the_rule_behind_each_approval(stack: Stack) -> None:
+    response = await stack.api.post("/api/policy-explain", json=example_body(items=SHAFT))
+    assert response.status_code == 200, response.text
+    rules = {r["rule"]: r for r in response.json()}
+    assert rules["engineering"]["applied"] and rules["engineering"]["approvals"][0]["reason"]
+    assert [a["plant"] for a in rules["production"]["approvals"]] == ["BRN"]
+    assert rules["it-ot"]["applied"] is False and rules["it-ot"]["approvals"] == []

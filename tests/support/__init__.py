@@ -1,0 +1,2 @@
+"""What tests share: helpers, fakes, servers, test data, throwaway PostgreSQL, the end-to-end
+stack."""

@@ -1,0 +1,2 @@
+"""ChangeWorkflow: one change from assessment through approvals, rollout and verification to
+close."""
