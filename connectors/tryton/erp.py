@@ -1,7 +1,11 @@
 """The ERP connector of a plant whose ERP is Tryton (JSON-RPC), in the same business terms as the
 REST reference (`connectors/erp.py`): the reads of `reads.py` and the writes here. Every write
 reads before it writes, leaves a note carrying its idempotency key on each record it touched, and
-answers a repeated key with the first result; each has its compensation (the same write back)."""
+answers a repeated key with the first result; each has its compensation (the same write back).
+
+Only notes that changeflow's own Tryton user created on the records being written count as an
+earlier write (keys are predictable: a clerk who writes a note with one must not make a write,
+or its undo, look done)."""
 
 from __future__ import annotations
 
@@ -17,11 +21,19 @@ class TrytonErp(TrytonReads):
     """One plant's ERP on Tryton: reads and idempotent, compensable writes."""
 
     # -- idempotency ------------------------------------------------------------------------
-    async def _replayed(self, key: str) -> dict[str, Any] | None:
-        """The result recorded by an earlier write with `key`, marked replayed."""
+    async def _own_notes(self, domain: list[Any], **kwargs: Any) -> list[dict[str, Any]]:
+        """Notes matching `domain` that changeflow's own Tryton user created."""
+        own = ["create_uid", "=", await self.rpc.user_id()]
+        return await self.rpc.search_read("ir.note", [*domain, own], ["message"], **kwargs)
+
+    async def _replayed(self, key: str, resources: list[str]) -> dict[str, Any] | None:
+        """The result recorded by an earlier write with `key` on one of `resources` (the records
+        this write touches), marked replayed."""
+        if not resources:
+            return None
         marker = m.key_marker(key)
-        notes = await self.rpc.search_read(
-            "ir.note", [["message", "ilike", f"%{marker.strip()}%"]], ["message"], limit=20
+        notes = await self._own_notes(
+            [["message", "ilike", f"%{marker.strip()}%"], ["resource", "in", resources]], limit=20
         )
         for note in notes:
             if marker in (note["message"] or "") + "\n":
@@ -80,18 +92,19 @@ class TrytonErp(TrytonReads):
     ) -> dict[str, Any]:
         """Every BOM input that consumes `component` at `from_revision` gets the product of
         `to_revision` instead (a variant created if the ERP does not have it yet)."""
-        if (replay := await self._replayed(idempotency_key)) is not None:
+        old = await self._variant_or_none(component, from_revision)
+        new = await self._variant_or_none(component, to_revision)
+        consuming = await self.rpc.search_read(
+            "production.bom.input",
+            [["product", "in", [p for p in (old, new) if p]]],
+            ["bom", "product"],
+        )
+        touched = [f"production.bom,{b}" for b in sorted({i["bom"] for i in consuming})]
+        touched += [f"product.product,{new}"] if new else []
+        if (replay := await self._replayed(idempotency_key, touched)) is not None:
             return replay
-        try:
-            old = await self._variant(component, from_revision)
-        except NotFoundError:
-            old = None
-        new = await self._variant(component, to_revision, create=True)
-        inputs = []
-        if old is not None:
-            inputs = await self.rpc.search_read(
-                "production.bom.input", [["product", "=", old]], ["bom"]
-            )
+        new = new or await self._variant(component, to_revision, create=True)
+        inputs = [i for i in consuming if old is not None and i["product"] == old]
         if inputs:
             await self.rpc.write(
                 "production.bom.input", [i["id"] for i in inputs], {"product": new}
@@ -110,6 +123,12 @@ class TrytonErp(TrytonReads):
         return await self._record(
             resources, change_id=change_id, key=idempotency_key, what=what, result=result
         )
+
+    async def _variant_or_none(self, part: str, revision: str) -> int | None:
+        try:
+            return await self._variant(part, revision)
+        except NotFoundError:
+            return None
 
     async def _bom_parts(self, boms: list[int]) -> list[str]:
         if not boms:
@@ -155,9 +174,10 @@ class TrytonErp(TrytonReads):
         """The purchase line for `part` buys `revision` (the note records the supplier's
         agreement; None clears it). A quotation is set back to draft for the edit and quoted
         again, as a buyer would; a confirmed purchase is Tryton's to refuse."""
-        if (replay := await self._replayed(idempotency_key)) is not None:
-            return replay
         purchase = await self._purchase(po)
+        touched = [f"purchase.purchase,{purchase['id']}"]
+        if (replay := await self._replayed(idempotency_key, touched)) is not None:
+            return replay
         lines = await self.rpc.search_read(
             "purchase.line",
             [["purchase", "=", purchase["id"]], ["product.template.code", "=", part]],
@@ -185,7 +205,7 @@ class TrytonErp(TrytonReads):
         }
         what = f"purchase order {po} line {part} rev {previous} -> rev {revision}"
         return await self._record(
-            [f"purchase.purchase,{purchase['id']}"],
+            touched,
             change_id=change_id,
             key=idempotency_key,
             what=what,
@@ -200,11 +220,9 @@ class TrytonErp(TrytonReads):
         raise NotFoundError(self.system, f"location {code} does not exist in Tryton", 404)
 
     async def _dispositions(self, product_id: int) -> list[str]:
-        notes = await self.rpc.search_read(
-            "ir.note",
-            [["resource", "=", f"product.product,{product_id}"]],
-            ["message"],
-            order=[["id", "ASC"]],
+        """The dispositions changeflow recorded on the product, oldest first."""
+        notes = await self._own_notes(
+            [["resource", "=", f"product.product,{product_id}"]], order=[["id", "ASC"]]
         )
         return [n["message"] or "" for n in notes]
 
@@ -232,15 +250,16 @@ class TrytonErp(TrytonReads):
         self, key: str, disposition: str | None, *, idempotency_key: str, change_id: str
     ) -> dict[str, Any]:
         """Record what happens to this stock (a note on the revision's product)."""
-        if (replay := await self._replayed(idempotency_key)) is not None:
-            return replay
         part, revision, location = m.split_stock_key(key)
         await self.get_stock(key)  # it exists
         product = await self._variant(part, revision)
+        touched = [f"product.product,{product}"]
+        if (replay := await self._replayed(idempotency_key, touched)) is not None:
+            return replay
         previous = m.disposition_in(await self._dispositions(product), location)
         result = {"key": key, "disposition": disposition, "previous_disposition": previous}
         return await self._record(
-            [f"product.product,{product}"],
+            touched,
             change_id=change_id,
             key=idempotency_key,
             what=m.disposition_note(location, disposition),

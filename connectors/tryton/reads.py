@@ -273,12 +273,12 @@ class TrytonReads(ErpListings):
         ]
 
     async def changeflow_writes(self, change_id: str) -> list[dict[str, Any]]:
-        """The notes changeflow's writes for `change_id` left on Tryton's records, oldest first:
-        {resource, what, idempotency_key}."""
+        """The notes changeflow's writes for `change_id` left on Tryton's records (its own
+        Tryton user's), oldest first: {resource, what, idempotency_key}."""
         head = f"{m.NOTE_HEAD} {change_id}: "
         notes = await self.rpc.search_read(
             "ir.note",
-            [["message", "ilike", f"{head}%"]],
+            [["message", "ilike", f"{head}%"], ["create_uid", "=", await self.rpc.user_id()]],
             ["resource", "message"],
             order=[["id", "ASC"]],
         )

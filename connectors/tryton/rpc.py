@@ -134,6 +134,7 @@ class TrytonRpc:
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._owns_client = client is None
         self._auth: str | None = None
+        self._uid: int | None = None
         self._context: dict[str, Any] = {}
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -184,11 +185,18 @@ class TrytonRpc:
                 except _SessionExpired as exc:
                     raise RejectedConnectorError(self.system, "Tryton login refused", 401) from exc
                 token = base64.b64encode(f"{self._login}:{uid}:{session}".encode()).decode()
+                self._uid = uid
                 self._auth = f"Session {token}"
                 self._context = await self._post(
                     "model.res.user.get_preferences", [True, {}], self._auth
                 )
             return self._auth
+
+    async def user_id(self) -> int:
+        """The id of the Tryton user this session logged in as (changeflow's own user)."""
+        await self._ensure_session()
+        assert self._uid is not None
+        return self._uid
 
     async def call(self, method: str, *params: Any) -> Any:
         """`method` with `params`, the user's context appended."""

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from connectors.errors import RejectedConnectorError, TransientConnectorError
+from connectors.tryton import mapping as m
 from connectors.tryton.erp import TrytonErp
 from connectors.tryton.load import plant_documents
-from connectors.tryton.rpc import credentials, tryton_error
+from connectors.tryton.rpc import TrytonRpc, credentials, tryton_error
 from connectors.tryton.server import TrytonServer
 from infra.settings import load_settings
 from tests.support.helpers import free_port
@@ -215,3 +216,58 @@ def test_a_plant_erp_is_chosen_in_the_configuration(tmp_path: Path) -> None:
     overridden = load_settings(env={"CHANGEFLOW_ERP_BRN": "tryton http://127.0.0.1:8201/brn/"})
     assert overridden.plant_endpoint("BRN", "erp").url == "http://127.0.0.1:8201/brn/"
     assert overridden.plant_endpoint("MTY", "erp").kind == "rest"
+
+
+async def test_only_changeflows_own_notes_on_the_record_count_as_an_earlier_write(
+    erp: TrytonErp, mty: TrytonServer
+) -> None:
+    """Issue 21, defect 8: keys are predictable (`change:task:compensate`). A clerk with a Tryton
+    login of their own pre-writes the note a rollback would look for; the undo must still
+    happen. And changeflow's own note on another record does not answer for this one."""
+    groups = [g["id"] for g in await erp.rpc.search_read("res.group", [], ["id"])]
+    await erp.rpc.create(
+        "res.user",
+        [
+            {
+                "login": "clerk",
+                "name": "Plant clerk",
+                "password": "clerk-password-2026",
+                "groups": [["add", groups]],
+            }
+        ],
+    )
+    clerk = TrytonRpc("ERP MTY", mty.url, "clerk", "clerk-password-2026")
+    po = (
+        await erp.rpc.search_read(
+            "purchase.purchase", [["reference", "=", "PUR-MTY-100-200"]], ["id"]
+        )
+    )[0]
+    forged = m.write_note("T9", "T9:po:compensate", "restored", {"id": "PUR-MTY-100-200"})
+    await clerk.create(
+        "ir.note", [{"resource": f"purchase.purchase,{po['id']}", "message": forged}]
+    )
+    await clerk.aclose()
+
+    applied = await erp.revise_purchase_order(
+        "PUR-MTY-100-200", "100-200", "C", "agreed", idempotency_key="T9:po:apply", change_id="T9"
+    )
+    assert applied["replayed"] is False
+    undone = await erp.revise_purchase_order(
+        "PUR-MTY-100-200", "100-200", "B", None, idempotency_key="T9:po:compensate", change_id="T9"
+    )
+    assert undone["replayed"] is False  # the clerk's note was not taken for changeflow's undo
+    assert (await erp.get_purchase_order("PUR-MTY-100-200")).revision == "B"
+    assert {w["idempotency_key"] for w in await erp.changeflow_writes("T9")} == {
+        "T9:po:apply",
+        "T9:po:compensate",
+    }  # the clerk's note is not listed as one of changeflow's writes
+
+    # changeflow's own note with the same key on another record answers nothing here
+    await erp.set_disposition(
+        "100-200|B|MTY-RM-01", "scrap", idempotency_key="T9:disp", change_id="T9"
+    )
+    other = await erp.set_disposition(
+        "610-003|A|MTY-RM-01", "scrap", idempotency_key="T9:disp", change_id="T9"
+    )
+    assert other["replayed"] is False
+    assert (await erp.get_stock("610-003|A|MTY-RM-01"))["disposition"] == "scrap"
