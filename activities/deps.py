@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from connectors.registry import Connectors
 from infra.settings import Settings
 from store.db import get_engine
+from store.migrate import require_head
 
 
 @dataclass
@@ -19,6 +20,8 @@ class ActivityDeps:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ActivityDeps:
-        return cls(
-            settings=settings, engine=get_engine(settings.db_url), connectors=Connectors(settings)
-        )
+        """The worker's dependencies; refuses (StoreNotAtHeadError, naming `changeflow store
+        upgrade`) a store whose schema is not at head: a worker never creates tables."""
+        engine = get_engine(settings.db_url)
+        require_head(engine)
+        return cls(settings=settings, engine=engine, connectors=Connectors(settings))

@@ -1,4 +1,5 @@
-"""The store's engine: one per database URL, tables created on first use."""
+"""The store's engine: one per database URL. It never creates or alters a table: the schema is
+Alembic's, brought to head by one explicit step (`changeflow store upgrade`, store/migrate.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from store import tables  # noqa: F401  (registers the tables)
-from store.audit.immutable import protect_sqlite
 
 
 def normalize_url(url: str) -> str:
@@ -40,29 +40,4 @@ def get_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-    SQLModel.metadata.create_all(engine)
-    add_missing_columns(engine)
-    if url.startswith("sqlite"):
-        protect_sqlite(engine)  # audit tables append-only
     return engine
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """A store made by an earlier changeflow lacks the nullable columns added since: add them
-    (ALTER TABLE ... ADD COLUMN), so an existing database keeps working. Returns what was added."""
-    inspector = inspect(engine)
-    added = []
-    with engine.begin() as connection:
-        for table in SQLModel.metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present or not column.nullable:
-                    continue
-                kind = column.type.compile(dialect=engine.dialect)
-                connection.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
-                )
-                added.append(f"{table.name}.{column.name}")
-    return added

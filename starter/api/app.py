@@ -37,6 +37,7 @@ from starter.api.routes import revise as routes_revise
 from starter.api.routes import thread as routes_thread
 from starter.api.routes import trace as routes_trace
 from store.db import get_engine
+from store.migrate import require_head
 from store.thread.index_cache import IndexCache
 from store.thread.store import ThreadStore
 from store.users import User
@@ -60,6 +61,7 @@ def create_api(
         cfg = settings or load_settings()
         app.state.settings = cfg
         app.state.engine = engine or get_engine(cfg.db_url)
+        require_head(app.state.engine)  # not at head: `changeflow store upgrade` first
         app.state.client = client or await connect(cfg)
         app.state.connectors = Connectors(cfg)
         app.state.indexes = IndexCache(ThreadStore(app.state.engine), cfg.home)

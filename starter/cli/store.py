@@ -1,5 +1,7 @@
-"""`changeflow store secure`: for a DBA, once, on PostgreSQL: the tables are created by an owner
-role, and the role changeflow runs as may only read and append the audit tables."""
+"""`changeflow store upgrade`: the one step that creates or changes the store's tables (Alembic's
+migrations, store/migrate.py), before the API and the workers start; they refuse a store that is
+not at head. `changeflow store secure`: for a DBA, once, on PostgreSQL: the tables are created by
+an owner role, and the role changeflow runs as may only read and append the audit tables."""
 
 from __future__ import annotations
 
@@ -9,6 +11,30 @@ from sqlalchemy import create_engine
 from starter.cli.common import err, fail
 
 app = typer.Typer(help="The store (database).", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(
+    database_url: str | None = typer.Option(
+        None, help="the store's URL (default: the settings': CHANGEFLOW_DATABASE_URL or the home's)"
+    ),
+) -> None:
+    """Bring the store's schema to head: creates it in an empty database, adds what a store made
+    by an earlier changeflow lacks, keeps every row; nothing to do when at head. Run it before
+    starting the API and the workers after installing a new changeflow (`changeflow up` does)."""
+    from infra.settings import SettingsError, load_settings
+    from store.migrate import shown_url
+    from store.migrate import upgrade as upgrade_store
+
+    try:
+        url = database_url or load_settings().db_url
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        done = upgrade_store(url)
+    except Exception as exc:  # the database's own message is what the operator needs
+        raise fail(f"could not upgrade the store at {shown_url(url)}: {exc}") from exc
+    err.print(done.summary())
 
 
 @app.command("secure")

@@ -1,7 +1,8 @@
 """The embedded stack behind `changeflow up`: Temporal dev server (persistent, search attributes
 registered, Web UI), the plant-systems simulator, the worker and the HTTP API, as child processes
-of one process group, started in order, each waited on until healthy, stopped in reverse. A
-service that dies is restarted (and the stack says so); one that keeps dying stops the stack."""
+of one process group, started in order (after the store's migrations), each waited on until
+healthy, stopped in reverse. A service that dies is restarted (and the stack says so); one that
+keeps dying stops the stack."""
 
 from __future__ import annotations
 
@@ -246,6 +247,7 @@ class Stack:
                 self.env[f"CHANGEFLOW_TRYTON_{plant}_PASSWORD"] = admin_password(
                     self.settings.home, plant
                 )
+        self.upgrade_store(progress)
         try:
             for service in self.services:
                 if service.busy and _port_open(*service.busy):
@@ -269,6 +271,16 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def upgrade_store(self, progress: Callable[[str], None] = lambda _m: None) -> None:
+        """The store's migrations, once, before any service starts (they refuse a store that is
+        not at head): `changeflow store upgrade`'s step."""
+        from store.migrate import upgrade
+
+        try:
+            progress(upgrade(self.settings.db_url).summary())
+        except Exception as exc:  # the database's own message is what the operator needs
+            raise StackError(f"could not upgrade the store: {exc}") from exc
 
     def _launch(self, service: Service) -> None:
         service.log_path = self.settings.home / "logs" / f"{service.name}.log"

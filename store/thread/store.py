@@ -18,7 +18,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from domain.messages import SyncOutcome
 from domain.thread.tables import ThreadTables
@@ -76,8 +76,7 @@ def _listing(page: str | bytes) -> tuple[list[Any], str | None]:
 
 class ThreadStore:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        SQLModel.metadata.create_all(engine)
+        self.engine = engine  # its tables come from the migrations (store/migrate.py)
 
     # -- sync runs --------------------------------------------------------------------------
     def begin(self, mode: str) -> tuple[str, datetime | None]:

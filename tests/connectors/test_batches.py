@@ -21,6 +21,7 @@ from domain.rollout.plan import build_plan
 from infra.settings import Settings
 from store.artifacts import save_artifact
 from tests.support.data import assess_demo, bracket_request
+from tests.support.db import migrated_engine
 from tests.support.helpers import free_port
 from tests.support.servers import ServerThread
 
@@ -47,6 +48,7 @@ async def test_a_batch_resumes_after_an_interruption_and_applies_every_key_once(
     settings = Settings(
         home=tmp_path, database_url=f"sqlite:///{tmp_path / 'cf.db'}", simulator_url=sim.url
     )
+    migrated_engine(settings.db_url)  # `changeflow store upgrade`
     deps = ActivityDeps.from_settings(settings)
     change_id = "BATCH-1"
     request = bracket_request()

@@ -21,6 +21,7 @@ from store.audit.immutable import secure_postgres
 from store.audit.read import verify_chain
 from store.audit.trail import _digest, append_event
 from store.db import get_engine
+from tests.support.db import migrated_engine
 from tests.support.postgres import throwaway_postgres
 from tests.support.tamper import tamper
 
@@ -30,10 +31,10 @@ KEY = {KEY_ENV: new_private_b64()}
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
     if request.param == "sqlite":
-        yield get_engine(f"sqlite:///{tmp_path_factory.mktemp('audit') / 'cf.db'}")
+        yield migrated_engine(f"sqlite:///{tmp_path_factory.mktemp('audit') / 'cf.db'}")
         return
     with throwaway_postgres() as url:
-        eng = get_engine(url)
+        eng = migrated_engine(url)
         yield eng
         eng.dispose()
 
@@ -126,7 +127,7 @@ def test_audit_verify_exits_0_when_intact_and_1_naming_the_record(
     from starter.cli.main import app
 
     url = f"sqlite:///{tmp_path / 'cf.db'}"
-    engine = get_engine(url)
+    engine = migrated_engine(url)
     chain(engine, "T-CLI")
     monkeypatch.setenv("CHANGEFLOW_DATABASE_URL", url)
     monkeypatch.setenv(KEY_ENV, KEY[KEY_ENV])
@@ -183,6 +184,7 @@ def test_the_daily_checkpoint_signs_verifies_and_records_itself(
 
     monkeypatch.setenv(KEY_ENV, KEY[KEY_ENV])
     settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'cf.db'}")
+    migrated_engine(settings.db_url)  # `changeflow store upgrade`: the worker needs it done
     deps = ActivityDeps.from_settings(settings)
     chain(deps.engine, "T-DAILY")
     first = AnchorActivities(deps)._anchor()

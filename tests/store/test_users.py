@@ -17,6 +17,7 @@ from infra.settings import SettingsError, load_settings
 from starter.cli.main import app
 from store.db import get_engine
 from store.users import find_user, get_user, user_for_token
+from tests.support.db import migrated_engine
 
 runner = CliRunner()
 
@@ -28,6 +29,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CHANGEFLOW_CONFIG", raising=False)
     monkeypatch.delenv("CHANGEFLOW_TOKEN_TTL_DAYS", raising=False)
     monkeypatch.chdir(tmp_path)  # no changeflow.toml of the checkout
+    migrated_engine(f"sqlite:///{tmp_path / 'changeflow.db'}")  # `changeflow store upgrade`
     return tmp_path
 
 

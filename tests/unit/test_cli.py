@@ -49,6 +49,7 @@ def test_users_commands_revoke_and_never_change_a_role_silently(
     """Defect 10 from the command line."""
     monkeypatch.setenv("CHANGEFLOW_HOME", str(tmp_path))
     monkeypatch.delenv("CHANGEFLOW_DATABASE_URL", raising=False)
+    assert runner.invoke(app, ["store", "upgrade"]).exit_code == 0  # the store's one step
     added = runner.invoke(app, ["users", "add", "kim", "--role", "engineering"])
     assert added.exit_code == 0 and added.stdout.strip().startswith("cf_")
     again = runner.invoke(app, ["users", "add", "kim", "--role", "engineering", "--rotate"])
