@@ -28,6 +28,7 @@ from starter.devstack.demo import DEMO_USERS
 from starter.server import create_app as create_api
 from store.credentials import authorize_signing, set_password
 from store.db import get_engine
+from store.migrate import upgrade
 from store.users import add_user
 from tests.conftest import TEST_SIGNING_KEY
 from tests.support.data import EXAMPLE
@@ -194,6 +195,7 @@ async def running_stack(
         task_queue=f"e2e-{uuid.uuid4().hex[:6]}",
         **overrides,
     )
+    upgrade(settings.db_url)  # `changeflow store upgrade`, as `changeflow up` runs it
     engine = get_engine(settings.db_url)
     tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
     for name in USERS:  # each signs once with their password: a signing session for the tests
