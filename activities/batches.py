@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.actions.base import ActionContext
 from activities.actions.registry import handler_for
 from activities.deps import ActivityDeps
-from activities.failures import REJECTED, connector_failure
+from activities.failures import REJECTED, compensation_mismatch_message, connector_failure
 from activities.heartbeat import heartbeating
 from connectors.errors import ConnectorError, RejectedConnectorError
 from domain.messages import BatchInput, BatchResult, FailedTask, TaskMark
@@ -93,7 +93,9 @@ class BatchActivities:
 
     @activity.defn(name="compensate_batch")
     async def compensate_batch(self, inp: BatchInput) -> BatchResult:
-        """Undo the slice's done tasks, last first."""
+        """Undo the slice's done tasks, last first, each read back: a task whose system does not
+        show what it held before the change stays done and is reported failed, with the same
+        wording as compensate_task's CompensationMismatch."""
         tasks = list(reversed(await self._slice(inp)))
         states = await asyncio.to_thread(
             task_states, self.deps.engine, inp.change_id, [t.id for t in tasks]
@@ -108,14 +110,25 @@ class BatchActivities:
                 ctx = ActionContext(
                     change_id=inp.change_id, task=task, connectors=self.deps.connectors
                 )
+                handler = handler_for(task.action)
                 try:
-                    await handler_for(task.action).compensate(ctx)
+                    await handler.compensate(ctx)
+                    check = await handler.read_back_undone(ctx)
                 except RejectedConnectorError as exc:
                     if len(result.failed) < MAX_FAILURES_REPORTED:
-                        result.failed.append(FailedTask(task_id=task.id, error=str(exc)))
+                        result.failed.append(
+                            FailedTask(task_id=task.id, error=str(exc), plant=task.plant)
+                        )
                     continue
                 except ConnectorError as exc:
                     raise connector_failure(exc) from exc
+                if not check.ok:  # undone, but the system does not show what it held: left done
+                    if len(result.failed) < MAX_FAILURES_REPORTED:
+                        error = compensation_mismatch_message(task.id, check.detail)
+                        result.failed.append(
+                            FailedTask(task_id=task.id, error=error, plant=task.plant)
+                        )
+                    continue
                 await self._mark(inp.change_id, task.id, "compensated")
                 result.done += 1
         return result

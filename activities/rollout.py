@@ -11,7 +11,7 @@ from temporalio import activity
 from activities.actions.base import ActionContext
 from activities.actions.registry import handler_for
 from activities.deps import ActivityDeps
-from activities.failures import connector_failure
+from activities.failures import compensation_mismatch, connector_failure
 from activities.heartbeat import heartbeating
 from connectors.errors import ConnectorError, RejectedConnectorError
 from domain.messages import TaskInput, TaskResult, VerifyResult, VerifyTasks
@@ -43,13 +43,23 @@ class RolloutActivities:
 
     @activity.defn(name="compensate_task")
     async def compensate_task(self, inp: TaskInput) -> TaskResult:
-        """Undo a done task: the inverse write, with its own idempotency key."""
+        """Undo a done task: the inverse write, with its own idempotency key, then read back
+        like a write: a system that does not show what it held before the change fails with
+        CompensationMismatch (not retried; the change holds). A read that fails transiently
+        is retried with the rest (the undo write is then a replay)."""
+        ctx = self._context(inp)
+        log = get_logger(change_id=inp.change_id, task_id=inp.task.id)
+        handler = handler_for(inp.task.action)
         try:
             async with heartbeating():
-                result = await handler_for(inp.task.action).compensate(self._context(inp))
+                result = await handler.compensate(ctx)
+                check = await handler.read_back_undone(ctx)
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
-        get_logger(change_id=inp.change_id, task_id=inp.task.id).info("task compensated")
+        if not check.ok:
+            log.warning("compensation not confirmed", detail=check.detail)
+            raise compensation_mismatch(inp.task.id, check.detail)
+        log.info("task compensated", detail=check.detail)
         return result
 
     @activity.defn(name="verify_tasks")

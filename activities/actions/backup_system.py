@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -42,3 +42,11 @@ class BackupSystem:
             ok=ok,
             detail=f"backup {backup_id or '-'} {'kept' if ok else 'missing'}",
         )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        system, backup_id = ctx.params["system"], ctx.task.before.get("backup_id", "")
+        kept = bool(backup_id) and await ctx.connectors.admin(system, ctx.plant).backup_exists(
+            backup_id
+        )
+        gone = f"no backup {backup_id or '-'}"
+        return restored(ctx, system, "system", f"backup {backup_id} kept" if kept else gone, gone)

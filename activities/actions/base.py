@@ -50,6 +50,32 @@ class Action(Protocol):
 
     async def read_back(self, ctx: ActionContext) -> VerifyResult: ...
 
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        """After the compensation: whether the system shows what it held before the change
+        (`ctx.task.before` and the task's params), not what the task applied."""
+        ...
+
+
+def restored(
+    ctx: ActionContext,
+    system: str,
+    obj: str,
+    shows: str,
+    should: str,
+    *,
+    ok: bool | None = None,
+) -> VerifyResult:
+    """A read_back_undone answer: `obj` in `system` (of the task's plant) shows `shows` and
+    should show `should` (ok when they are equal, unless `ok` says otherwise). The detail names
+    the system, plant and object, e.g. "ERP DET purchase order PO-1 shows rev C, should show
+    rev B"."""
+    where = f"{system} {ctx.plant}" if ctx.plant else system
+    return VerifyResult(
+        task_id=ctx.task.id,
+        ok=shows == should if ok is None else ok,
+        detail=f"{where} {obj} shows {shows}, should show {should}",
+    )
+
 
 def reject(message: str) -> ApplicationError:
     """A business rejection: not retried; the change goes on hold with this reason."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -40,4 +40,11 @@ class CutoverSystem:
             task_id=ctx.task.id,
             ok=running == version,
             detail=f"{system} {ctx.plant} runs {running}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        system = ctx.params["system"]
+        running = await ctx.connectors.admin(system, ctx.plant).system_version()
+        return restored(
+            ctx, system, "system", f"version {running}", f"version {ctx.task.before['version']}"
         )

@@ -3,7 +3,7 @@ restore its previous revision)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, previous_part_revision, reject
+from activities.actions.base import ActionContext, previous_part_revision, reject, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -57,4 +57,16 @@ class PublishWorkInstruction:
             ok=shown == {ctx.params["to_revision"]} and wi.status == "released",
             detail=f"MES {ctx.plant} {wi.id} rev {wi.revision} ({wi.status}) shows {part} "
             f"rev {', '.join(sorted(shown))}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        part, wanted = ctx.params["part"], ctx.task.before["part_revision"]
+        wi = await ctx.connectors.mes(ctx.plant).get_work_instruction(ctx.task.target)
+        shown = sorted({ref.revision for ref in wi.parts if ref.part == part})
+        return restored(
+            ctx,
+            "MES",
+            f"work instruction {wi.id} (rev {wi.revision})",
+            f"{part} rev {', '.join(shown) or '(none)'}",
+            f"{part} rev {wanted}",
         )

@@ -3,7 +3,7 @@ record (undo: the disposition it had, or none)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -46,4 +46,15 @@ class RecordDisposition:
             task_id=ctx.task.id,
             ok=found == ctx.params["disposition"],
             detail=f"ERP {ctx.plant} stock {ctx.task.target}: {found}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        stock = await ctx.connectors.erp(ctx.plant).get_stock(ctx.task.target)
+        found = stock.get("disposition") or NONE
+        return restored(
+            ctx,
+            "ERP",
+            f"stock {ctx.task.target}",
+            f"disposition {found}",
+            f"disposition {ctx.task.before['disposition']}",
         )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -45,3 +45,12 @@ class RecordEquipmentQualification:
             ok=ok,
             detail=f"record {record or '-'} {'on file' if ok else 'missing'}",
         )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        record = ctx.task.before.get("record_id", "")
+        on_file = bool(record) and await ctx.connectors.mes(ctx.plant).equipment_record_exists(
+            record
+        )
+        gone = f"no record {record or '-'}"
+        shows = f"record {record} on file" if on_file else gone
+        return restored(ctx, "MES", f"equipment {ctx.params['equipment']}", shows, gone)

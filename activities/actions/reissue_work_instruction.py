@@ -3,7 +3,7 @@ revision)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -43,4 +43,16 @@ class ReissueWorkInstruction:
             task_id=ctx.task.id,
             ok=wi.revision >= wanted and wi.status == "released",
             detail=f"MES {ctx.plant} {wi.id} rev {wi.revision} ({wi.status})",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        """The restore puts back only the revision number (the simulator's restore without a
+        part): the document is at its previous revision again."""
+        wi = await ctx.connectors.mes(ctx.plant).get_work_instruction(ctx.task.target)
+        return restored(
+            ctx,
+            "MES",
+            f"work instruction {wi.id}",
+            f"rev {wi.revision}",
+            f"rev {int(ctx.task.before['revision'])}",
         )

@@ -3,7 +3,7 @@ revision)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -40,4 +40,14 @@ class ReleaseNcProgram:
             task_id=ctx.task.id,
             ok=program.revision == wanted and program.equipment == ctx.params["equipment"],
             detail=f"NC program {program.id} rev {program.revision} on {program.equipment}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        program = await ctx.connectors.mes(ctx.plant).get_nc_program(ctx.task.target)
+        return restored(
+            ctx,
+            "MES",
+            f"NC program {program.id}",
+            f"rev {program.revision}",
+            f"rev {ctx.task.before['revision']}",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, reject
+from activities.actions.base import ActionContext, reject, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -50,4 +50,15 @@ class ReleaseRevision:
             task_id=ctx.task.id,
             ok=part.current_revision == ctx.params["to_revision"],
             detail=f"PLM {ctx.task.target} is at rev {part.current_revision}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        part = await ctx.connectors.plm().get_part(ctx.task.target)
+        wanted = ctx.task.before.get("revision", ctx.params["from_revision"])
+        return restored(
+            ctx,
+            "PLM",
+            f"part {ctx.task.target}",
+            f"current rev {part.current_revision}",
+            f"current rev {wanted}",
         )

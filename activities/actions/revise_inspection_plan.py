@@ -3,7 +3,7 @@ the plan's previous revision)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, previous_part_revision
+from activities.actions.base import ActionContext, previous_part_revision, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -51,4 +51,14 @@ class ReviseInspectionPlan:
             ok=plan.part_revision == ctx.params["to_revision"],
             detail=f"QMS {ctx.plant} plan {plan.id} rev {plan.revision} inspects "
             f"{plan.part} rev {plan.part_revision}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        plan = await ctx.connectors.qms(ctx.plant).get_inspection_plan(ctx.task.target)
+        return restored(
+            ctx,
+            "QMS",
+            f"inspection plan {plan.id} (rev {plan.revision})",
+            f"{plan.part} rev {plan.part_revision}",
+            f"{plan.part} rev {ctx.task.before['part_revision']}",
         )

@@ -3,7 +3,7 @@ back to the revision it had)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, reject
+from activities.actions.base import ActionContext, reject, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -61,4 +61,14 @@ class RevisePurchaseOrder:
             task_id=ctx.task.id,
             ok=po.revision == ctx.params["to_revision"],
             detail=f"ERP {ctx.plant} purchase order {po.id} buys {po.part} rev {po.revision}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        po = await ctx.connectors.erp(ctx.plant).get_purchase_order(ctx.task.target)
+        return restored(
+            ctx,
+            "ERP",
+            f"purchase order {po.id}",
+            f"{po.part} rev {po.revision}",
+            f"{ctx.params['part']} rev {ctx.task.before['revision']}",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from activities.actions.base import ActionContext
+from activities.actions.base import ActionContext, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -42,4 +42,16 @@ class UpdateEquipmentMaster:
             task_id=ctx.task.id,
             ok=status == ctx.params["status"],
             detail=f"{ctx.params['equipment']} in {ctx.plant}: {status}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        equipment = ctx.params["equipment"]
+        previous = json.loads(ctx.task.before.get("document", "null"))
+        doc = await ctx.connectors.mes(ctx.plant).get_equipment(equipment)
+        return restored(
+            ctx,
+            "MES",
+            f"equipment {equipment}",
+            f"status {doc.get('status', '(none)')}" if doc else "no equipment",
+            f"status {previous.get('status', '(none)')}" if previous else "no equipment",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, reject
+from activities.actions.base import ActionContext, reject, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -51,4 +51,18 @@ class UpdateMbom:
             ok=bool(revisions) and set(revisions.values()) == {ctx.params["to_revision"]},
             detail=f"ERP {ctx.plant} MBOM uses {part} at "
             + ", ".join(f"{parent}: rev {rev}" for parent, rev in sorted(revisions.items())),
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        p, part = ctx.params, ctx.task.target
+        revisions = await ctx.connectors.erp(ctx.plant).component_revisions(part)
+        at_new = sorted(parent for parent, rev in revisions.items() if rev == p["to_revision"])
+        return restored(
+            ctx,
+            "ERP",
+            f"MBOM ({part})",
+            ", ".join(f"{parent} using rev {rev}" for parent, rev in sorted(revisions.items()))
+            or "no line",
+            f"no line using rev {p['to_revision']}",
+            ok=not at_new,
         )

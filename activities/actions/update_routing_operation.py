@@ -3,7 +3,7 @@ revision it had before)."""
 
 from __future__ import annotations
 
-from activities.actions.base import ActionContext, reject
+from activities.actions.base import ActionContext, reject, restored
 from activities.actions.registry import register
 from domain.messages import TaskResult, VerifyResult
 from domain.rollout.tasks import TaskAction
@@ -70,4 +70,19 @@ class UpdateRoutingOperation:
             task_id=ctx.task.id,
             ok=ok,
             detail=f"MES {ctx.plant} {p['routing']} op {p['op_no']}: {found}",
+        )
+
+    async def read_back_undone(self, ctx: ActionContext) -> VerifyResult:
+        p, before = ctx.params, ctx.task.before
+        routing = await ctx.connectors.mes(ctx.plant).get_routing(p["routing"])
+        op = next((o for o in routing.operations if o.op_no == int(p["op_no"])), None)
+        std, center = float(before["std_time_min"]), before["work_center"]
+        ok = op is not None and abs(op.std_time_min - std) < 1e-9 and op.work_center == center
+        return restored(
+            ctx,
+            "MES",
+            f"routing {p['routing']} op {p['op_no']}",
+            f"{op.std_time_min:g} min at {op.work_center}" if op else "no such operation",
+            f"{std:g} min at {center}",
+            ok=ok,
         )
