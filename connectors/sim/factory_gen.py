@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order
 
 from domain.thread.tables import ThreadTables, make_table
 
@@ -49,6 +47,15 @@ def _ids(prefix: str, count: int, start: int = 0) -> np.ndarray:
 
 def generate_factory(parts: int = 300_000, plants: int = 5, seed: int = 42) -> ThreadTables:
     """The same factory for the same arguments."""
+    try:  # changeflow's `impact` extra: only a generated dataset needs it, not the demo's
+        from scipy import sparse
+        from scipy.sparse.csgraph import breadth_first_order
+    except ImportError as exc:
+        raise ImportError(
+            "generating a factory needs SciPy: install changeflow's impact extra, "
+            "pip install 'changeflow[impact]' (the demo dataset needs nothing)"
+        ) from exc
+
     if parts < 500:
         raise ValueError("a generated factory needs at least 500 parts")
     if not 1 <= plants <= len(PLANT_CODES):

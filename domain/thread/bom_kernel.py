@@ -5,13 +5,23 @@ breadth-first search that expands small frontiers serially and large ones (a fas
 thousands of assemblies) on every core. When numba is not importable, SciPy's csgraph BFS kernel
 runs instead and levels are derived from its visiting order. Both give the same answer
 (tests/unit/test_thread_index.py checks them against each other and against networkx).
+
+SciPy and numba are changeflow's `impact` extra: domain/thread/index.py imports this module only
+when it builds a BOM graph.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order
+
+try:  # changeflow's `impact` extra; this module is imported only where impact is computed
+    from scipy import sparse
+    from scipy.sparse.csgraph import breadth_first_order
+except ImportError as exc:  # pragma: no cover - exercised by tests/unit/test_extras.py
+    raise ImportError(
+        "the impact engine needs SciPy (and numba, for speed): install changeflow's impact "
+        "extra, pip install 'changeflow[impact]'"
+    ) from exc
 
 try:  # the C kernel under breadth_first_order, without its per-call copy of the whole graph
     from scipy.sparse.csgraph._traversal import _breadth_first_directed as _scipy_kernel

@@ -1,6 +1,9 @@
 """Indexes over the columnar thread: the BOM as a sparse graph (child -> parent) for where-used,
 and key -> rows lookups for every table the impact engine reads. All compiled numpy/SciPy work:
-no per-node Python loops on the hot paths."""
+no per-node Python loops on the hot paths.
+
+SciPy and numba (changeflow's `impact` extra) are imported when a BOM graph is built, not with
+this module: a process that never builds one (the CLI, a plant worker) runs without them."""
 
 from __future__ import annotations
 
@@ -8,9 +11,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
-from domain.thread.bom_kernel import DEFAULT_KERNEL, KERNELS, Scratch
 from domain.thread.tables import ThreadTables
 
 EMPTY = np.empty(0, dtype=np.int64)
@@ -85,8 +86,12 @@ class BomGraph:
     """The BOM as CSR, child -> parents, deduplicated, with a compiled breadth-first kernel."""
 
     def __init__(
-        self, parent: np.ndarray, child: np.ndarray, n: int, kernel: str = DEFAULT_KERNEL
+        self, parent: np.ndarray, child: np.ndarray, n: int, kernel: str | None = None
     ) -> None:
+        # SciPy through the kernels' module: without the impact extra, its ImportError names it
+        from domain.thread.bom_kernel import DEFAULT_KERNEL, KERNELS, Scratch, sparse
+
+        kernel = kernel or DEFAULT_KERNEL
         matrix = sparse.csr_matrix(
             (np.ones(len(child), dtype=np.int8), (child.astype(np.int64), parent.astype(np.int64))),
             shape=(n, n),
@@ -115,6 +120,7 @@ class BomGraph:
 
     def find_cycle(self) -> list[int] | None:
         """A cycle as part ids (first == last), or None: iterative DFS over child -> parent."""
+        from scipy import sparse  # here since __init__: the impact extra is installed
         from scipy.sparse.csgraph import connected_components
 
         matrix = sparse.csr_matrix(

@@ -62,6 +62,8 @@ def create_api(
         app.state.settings = cfg
         app.state.engine = engine or get_engine(cfg.db_url)
         require_head(app.state.engine)  # not at head: `changeflow store upgrade` first
+        import domain.thread.bom_kernel  # noqa: F401  (the impact extra: named at start if missing)
+
         app.state.client = client or await connect(cfg)
         app.state.connectors = Connectors(cfg)
         app.state.indexes = IndexCache(ThreadStore(app.state.engine), cfg.home)

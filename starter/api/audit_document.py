@@ -1,5 +1,6 @@
 """The audit package as a document: HTML from a Jinja2 template, PDF from that HTML with
-WeasyPrint (fonts from the system; nothing is fetched)."""
+WeasyPrint (fonts from the system; nothing is fetched). WeasyPrint is changeflow's `pdf` extra:
+without it the PDF is refused (PdfUnavailableError, the API's 501) and the rest works."""
 
 from __future__ import annotations
 
@@ -21,7 +22,20 @@ def package_html(package: AuditPackage) -> str:
     return template.render(p=package, produced=f"{datetime.now(UTC):%Y-%m-%d %H:%M}")
 
 
-def package_pdf(package: AuditPackage) -> bytes:
-    from weasyprint import HTML  # heavy: loaded only when a PDF is asked for
+PDF_EXTRA = "pdf"
 
+
+class PdfUnavailableError(RuntimeError):
+    """WeasyPrint is not installed here (or cannot load its system libraries)."""
+
+
+def package_pdf(package: AuditPackage) -> bytes:
+    try:
+        from weasyprint import HTML  # heavy: loaded only when a PDF is asked for
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint without Pango
+        raise PdfUnavailableError(
+            f"the audit package as PDF needs WeasyPrint, which this API does not have: install "
+            f"changeflow's {PDF_EXTRA} extra (pip install 'changeflow[{PDF_EXTRA}]'); "
+            f"format=html and format=json work without it ({exc})"
+        ) from exc
     return HTML(string=package_html(package)).write_pdf()

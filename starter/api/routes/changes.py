@@ -32,10 +32,11 @@ from domain.messages import ChangeInput
 from domain.rollout.plan import PlanError, PlanView, RolloutPlan, build_plan, plan_view
 from domain.rollout.tasks import TaskStatus
 from infra.logs import get_logger
-from starter.api.audit_document import package_html, package_pdf
+from starter.api.audit_document import PdfUnavailableError, package_html, package_pdf
 from starter.api.change_ids import new_change_id
 from starter.api.deps import (
     ChangeId,
+    ErrorBody,
     Reader,
     Writer,
     change_state,
@@ -300,6 +301,10 @@ def large_plan(engine: Any, change_id: str, plan_id: str) -> RolloutPlan:
             "description": "The trail (default), or the audit package as JSON, HTML or PDF.",
             "content": {"text/html": {}, "application/pdf": {}},
         },
+        501: {
+            "model": ErrorBody,
+            "description": "format=pdf where the API lacks WeasyPrint (the `pdf` extra).",
+        },
     },
 )
 async def audit(
@@ -326,7 +331,10 @@ async def audit(
         return package
     if format == "html":
         return HTMLResponse(package_html(package))
-    pdf = await asyncio.to_thread(package_pdf, package)
+    try:
+        pdf = await asyncio.to_thread(package_pdf, package)
+    except PdfUnavailableError as exc:  # the JSON and the HTML still work
+        raise HTTPException(501, str(exc)) from exc
     return Response(
         pdf,
         media_type="application/pdf",
