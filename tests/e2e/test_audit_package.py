@@ -2,27 +2,17 @@
 and every write with its idempotency key and read-back, as JSON, as HTML an auditor can read,
 and as a PDF (rendered to an image here); `changeflow audit ID --export DIR` writes all three.
 And traceability: units the MES completed before and after the change's cut-in. Dev server,
-simulator, real worker."""
+simulator, workers: the shared stack."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-import pytest
 from typer.testing import CliRunner
 
-from tests.support.e2e_stack import APPROVERS, Stack, example_body, poll, running_stack
-
-SHAFT = [{"part": "100-210", "from_revision": "A", "to_revision": "B"}]
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path_factory.mktemp("package")) as running:
-        yield running
+from tests.support.e2e_stack import BRACKET, SHAFT, Stack, poll
 
 
 async def package(stack: Stack, change_id: str) -> dict:
@@ -45,8 +35,8 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
         "/sim/faults",
         json={"path_contains": "/qms/BRN/inspection-plans", "status": 409, "times": 1},
     )
-    undone = await stack.submit(example_body(items=SHAFT))
-    await stack.approve_all(undone, APPROVERS)
+    undone = await stack.submit(stack.part_change(SHAFT))
+    await stack.approve_all(undone)
     held = await poll(stack, undone, "on_hold", "completed", timeout=90)
     assert held.stage.value == "on_hold", held.outcome
     rollback = await stack.api.post(
@@ -63,8 +53,10 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
 
     before = stack.sim.post("/sim/units", json={"plant": "DET", "part": "200-100", "count": 2})
     assert before.status_code == 201, before.text
-    done = await stack.submit(example_body())  # the bracket, in two plants
-    await stack.approve_all(done, APPROVERS)
+    bracket = stack.part_change(BRACKET)  # the example, in two plants
+    old, new = bracket["items"][0]["from_revision"], bracket["items"][0]["to_revision"]
+    done = await stack.submit(bracket)
+    await stack.approve_all(done)
     state = await poll(stack, done, "completed", "rolled_back", "on_hold", timeout=90)
     assert state.stage.value == "completed", state.outcome
     p = await package(stack, done)
@@ -80,7 +72,7 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     assert all(w["read_back"] and w["idempotency_key"].endswith(":apply") for w in p["writes"])
     assert all(w["after"]["target"] for w in p["writes"])
     mbom = next(w for w in p["writes"] if ".ERP.mbom." in w["task_id"])
-    assert mbom["before"] and mbom["after"]["to_revision"] == "C"  # the values, both sides
+    assert mbom["before"] and mbom["after"]["to_revision"] == new  # the values, both sides
     assert p["revisions"][0]["request"]["title"] == state.title
     assert p["revisions"][0]["impact"] and p["revisions"][0]["plan"]["plan_hash"] == state.plan_hash
 
@@ -92,15 +84,22 @@ async def test_the_package_of_a_completed_and_of_a_rolled_back_change(
     image = first_page(pdf.content)
     assert image.std() > 5, "the PDF's first page is blank"
 
-    # traceability: units built before the cut-in carry rev B, after it rev C under `done`
+    # traceability: units built before the cut-in carry the old revision, after it the new one
+    # under `done`
     after = stack.sim.post("/sim/units", json={"plant": "DET", "part": "200-100", "count": 1})
     old_unit, new_unit = before.json()[0]["serial"], after.json()[0]["serial"]
     traced = (await stack.api.get(f"/api/trace/units/{new_unit}")).json()
-    bracket = next(c for c in traced["components"] if c["part"] == "100-200")
-    assert (bracket["change_id"], bracket["built_with"], bracket["consistent"]) == (done, "C", True)
+    component = next(c for c in traced["components"] if c["part"] == BRACKET)
+    assert (component["change_id"], component["built_with"], component["consistent"]) == (
+        done,
+        new,
+        True,
+    )
     assert any(d["kind"] == "work_instruction" for d in traced["unit"]["documents"])
     earlier = (await stack.api.get(f"/api/trace/units/{old_unit}")).json()
-    assert next(c for c in earlier["components"] if c["part"] == "100-200")["change_id"] is None
+    before_cut_in = next(c for c in earlier["components"] if c["part"] == BRACKET)
+    # the change in force before `done` (none, unless an earlier test changed the bracket)
+    assert before_cut_in["change_id"] != done and before_cut_in["built_with"] == old
     groups = (await stack.api.get(f"/api/changes/{done}/units")).json()
     det = next(g for g in groups if g["cut_in"]["plant"] == "DET")
     assert [u["unit"]["serial"] for u in det["before"]] == [u["serial"] for u in before.json()]

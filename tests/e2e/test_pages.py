@@ -1,30 +1,22 @@
 """Issue 8, the approver pages in real headless Chromium (Debian's `chromium`, driven by
 Playwright): sign in, the inbox, a change, a signed approval; the session cookie's flags and the
-CSRF check; a screenshot that is not blank. Dev server, simulator, real worker."""
+CSRF check; a screenshot that is not blank. On the shared stack."""
 
 from __future__ import annotations
 
 import shutil
 import struct
 import zlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.support.e2e_stack import PASSWORD, Stack, example_body, poll, running_stack
+from tests.support.e2e_stack import PASSWORD, SHAFT, Stack, poll
 
-SHAFT = [{"part": "100-210", "from_revision": "A", "to_revision": "B"}]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)"
 )
-
-
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    async with running_stack(tmp_path_factory.mktemp("pages")) as running:
-        yield running
 
 
 def distinct_pixels(png: bytes) -> int:
@@ -43,7 +35,7 @@ def distinct_pixels(png: bytes) -> int:
 async def test_sign_in_inbox_and_a_signed_approval_in_chromium(stack: Stack, tmp_path) -> None:
     from playwright.async_api import async_playwright
 
-    change_id = await stack.submit(example_body(items=SHAFT))
+    change_id = await stack.submit(stack.part_change(SHAFT))
     await poll(stack, change_id, "awaiting_approval")
     base = str(stack.api.base_url).rstrip("/")
     async with async_playwright() as pw:
@@ -107,7 +99,7 @@ async def test_the_requester_revises_on_the_revise_page(stack: Stack) -> None:
 
     import yaml
 
-    change_id = await stack.submit(example_body(items=SHAFT))
+    change_id = await stack.submit(stack.part_change(SHAFT))
     await poll(stack, change_id, "awaiting_approval")
     sent_back = await stack.api.post(
         f"/api/changes/{change_id}/approvals",

@@ -10,20 +10,20 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 
-from tests.support.e2e_stack import APPROVERS, Stack, example_body, poll, running_stack
+from tests.e2e.conftest import LOOP
+from tests.support.e2e_stack import Stack, example_body, poll, running_stack
+from tests.support.helpers import eventually
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope=LOOP)
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """A stack of its own (not the shared one): a worker process to kill, and large plans."""
     tmp = tmp_path_factory.mktemp("kill")
     async with running_stack(tmp, worker_process=True, large_plan=5) as running:
         yield running
-
-
-def ledger(stack: Stack, change_id: str) -> list[dict]:
-    return stack.sim.get("/sim/ledger", params={"change_id": change_id}).json()
 
 
 async def test_a_worker_killed_mid_batch_resumes_and_applies_every_key_once(stack: Stack) -> None:
@@ -34,24 +34,26 @@ async def test_a_worker_killed_mid_batch_resumes_and_applies_every_key_once(stac
         json={"path_contains": "/qms/DET/inspection-plans", "delay_s": 4, "times": 1},
     )
     change_id = await stack.submit(example_body(), user="maria.engineer")
-    await stack.approve_all(change_id, APPROVERS)
+    await stack.approve_all(change_id)
     state = await poll(stack, change_id, "rolling_out")
     assert state.tasks == [] and state.wave_sizes  # a large plan: the tasks stay in the store
-    for _ in range(600):
-        keys = [e["idempotency_key"] for e in ledger(stack, change_id)]
-        if any(".DET.ERP.mbom." in k or ":DET.ERP.mbom." in k for k in keys):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("DET's batch never started")
+
+    def det_mbom_written(entries: list[dict]) -> bool:
+        keys = [e["idempotency_key"] for e in entries]
+        return any(".DET.ERP.mbom." in k or ":DET.ERP.mbom." in k for k in keys)
+
+    async def ledger() -> list[dict]:
+        return stack.ledger(change_id)
+
+    await eventually(ledger, det_mbom_written, timeout=60, failure=lambda _: "no DET batch")
     await asyncio.sleep(1.0)  # its ERP writes are done; the QMS write is in flight
-    before_kill = {e["idempotency_key"] for e in ledger(stack, change_id)}
+    before_kill = {e["idempotency_key"] for e in stack.ledger(change_id)}
     stack.worker.kill()
     stack.worker.start()  # a new worker picks the batch up once its heartbeat times out
 
     final = await poll(stack, change_id, "completed", "rolled_back", "on_hold", timeout=120)
     assert final.stage.value == "completed", final.outcome
-    entries = ledger(stack, change_id)
+    entries = stack.ledger(change_id)
     counts = Counter(e["idempotency_key"] for e in entries)
     assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
     applied = {k for k in counts if k.endswith(":apply")}

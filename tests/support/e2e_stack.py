@@ -1,5 +1,10 @@
-"""A whole changeflow stack in one test module: dev server, simulator, workers and the HTTP API
-on free local ports, the demo's users with tokens, and helpers to drive it over HTTP."""
+"""A whole changeflow stack: dev server, simulator, workers and the HTTP API on free local ports,
+the demo's users with tokens, and helpers to drive it over HTTP.
+
+tests/e2e/conftest.py starts one (`stack`) that the end-to-end modules share; a module that
+needs other settings starts its own with `running_stack(tmp, ...)`. Tests on the shared stack
+leave no fault behind (the conftest clears them) and never assume a part's revision: they ask
+`stack.part_change(part)` for a change from the revision PLM holds now."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +26,19 @@ from temporalio.client import Client
 
 from connectors.sim.app import create_app as create_sim
 from domain.approvals.decisions import Role
+from domain.change.revisions import next_revision, revision_rank
 from domain.lifecycle.state import ChangeState
 from domain.messages import SyncOutcome, SyncRequest
 from infra.settings import Settings
 from starter.devstack.demo import DEMO_USERS
 from starter.server import create_app as create_api
 from store.credentials import authorize_signing, set_password
-from store.db import get_engine
 from store.migrate import upgrade
 from store.users import add_user
 from tests.conftest import TEST_SIGNING_KEY
 from tests.support.data import EXAMPLE
-from tests.support.helpers import free_port, start_dev_server
+from tests.support.db import migrated_engine
+from tests.support.helpers import eventually, free_port, start_dev_server
 from tests.support.servers import ServerThread
 from worker import build_workers
 from workflows.thread_sync import ThreadSyncWorkflow
@@ -40,6 +46,22 @@ from workflows.thread_sync import ThreadSyncWorkflow
 # the demo's approvers cover every approval the examples need; a second quality approver and
 # an auditor for the tests of racing decisions and read-only access
 USERS = {**DEMO_USERS, "qa.park": (Role.quality, None), "audit.ray": (Role.auditor, None)}
+PASSWORD = "correct horse battery staple"
+# who approves each (role, plant) an example change needs
+APPROVERS = {
+    ("engineering", None): "eng.kim",
+    ("quality", None): "qa.lee",
+    ("production", "DET"): "det.prod",
+    ("production", "MTY"): "mty.prod",
+    ("production", "BRN"): "brn.prod",
+    ("supply_chain", None): "sc.ortiz",
+    ("safety", None): "safety.ng",
+    ("it_ot", None): "it.ops",
+}
+# parts the tests change (`stack.part_change(part)`); each stays consistent in every system: a
+# test that leaves a part inconsistent (a skipped task) uses a part of its own
+BRACKET = "100-200"  # the example's part, in DET and MTY
+SHAFT = "100-210"  # examples/eco-shaft-rev-b.yaml's part, in BRN only
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,29 +164,68 @@ class Stack:
         assert response.status_code == 201, response.text
         return response.json()["change_id"]
 
-    async def approve_all(self, change_id: str, users: dict[tuple[str, str | None], str]) -> None:
+    async def cancel(self, change_id: str, user: str = "maria.engineer") -> httpx.Response:
+        return await self.api.post(
+            f"/api/changes/{change_id}/cancel",
+            json={"reason": "test over"},
+            headers=self.auth(user),
+        )
+
+    def ledger(self, change_id: str) -> list[dict]:
+        """The simulator's record of every write the change made (each with its idempotency
+        key): what proves exactly-once."""
+        return self.sim.get("/sim/ledger", params={"change_id": change_id}).json()
+
+    async def audit_events(self, change_id: str) -> list[dict]:
+        """The change's audit trail over HTTP, its chain checked intact."""
+        response = await self.api.get(f"/api/changes/{change_id}/audit")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["verification"]["intact"], body["verification"]
+        return body["events"]
+
+    async def approve_all(
+        self,
+        change_id: str,
+        users: Mapping[tuple[str, str | None], str] | None = None,
+        *,
+        comment: str = "",
+    ) -> ChangeState:
+        """Every approval the change waits for, each by its approver (APPROVERS unless `users`
+        says otherwise) over HTTP, each answered 202; the state it was awaiting approval in."""
         state = await poll(self, change_id, "awaiting_approval")
         for required in state.approvals.required:
-            user = users[(required.role.value, required.plant)]
+            user = (users or APPROVERS)[(required.role.value, required.plant)]
             response = await self.api.post(
                 f"/api/changes/{change_id}/approvals",
-                json={"decision": "approve", "role": required.role.value, "plant": required.plant},
+                json={
+                    "decision": "approve",
+                    "role": required.role.value,
+                    "plant": required.plant,
+                    "comment": comment,
+                },
                 headers=self.auth(user),
             )
             assert response.status_code == 202, response.text
+        return state
 
-
-PASSWORD = "correct horse battery staple"
-APPROVERS = {
-    ("engineering", None): "eng.kim",
-    ("quality", None): "qa.lee",
-    ("production", "DET"): "det.prod",
-    ("production", "MTY"): "mty.prod",
-    ("production", "BRN"): "brn.prod",
-    ("supply_chain", None): "sc.ortiz",
-    ("safety", None): "safety.ng",
-    ("it_ot", None): "it.ops",
-}
+    def part_change(self, part: str = BRACKET, **overrides: object) -> dict:
+        """The example change file with one item: `part` from the revision PLM holds now to the
+        next one not taken (earlier tests on a shared stack may have released or withdrawn
+        some); for the bracket, the example's own item with those revisions."""
+        doc = self.sim.get(f"/plm/parts/{part}").json()
+        latest = max((r["revision"] for r in doc["revisions"]), key=revision_rank)
+        body = example_body(**overrides)
+        if "items" not in overrides:
+            item = body["items"][0] if part == BRACKET else {"part": part}
+            body["items"] = [
+                {
+                    **item,
+                    "from_revision": doc["current_revision"],
+                    "to_revision": next_revision(latest),
+                }
+            ]
+        return body
 
 
 @asynccontextmanager
@@ -196,7 +257,7 @@ async def running_stack(
         **overrides,
     )
     upgrade(settings.db_url)  # `changeflow store upgrade`, as `changeflow up` runs it
-    engine = get_engine(settings.db_url)
+    engine = migrated_engine(settings.db_url)
     tokens = {name: add_user(engine, name, role, plant) for name, (role, plant) in USERS.items()}
     for name in USERS:  # each signs once with their password: a signing session for the tests
         set_password(engine, name, PASSWORD)
@@ -253,17 +314,38 @@ async def run_sync(stack: Stack, mode: str) -> SyncOutcome:
     )
 
 
+async def poll_state(
+    stack: Stack,
+    change_id: str,
+    until: Callable[[ChangeState], bool],
+    *,
+    timeout: float = 60,
+    waiting_for: str = "the condition",
+) -> ChangeState:
+    """GET the change until its state satisfies `until` (see helpers.eventually)."""
+
+    def holds(response: httpx.Response) -> bool:
+        return response.status_code == 200 and until(ChangeState.model_validate(response.json()))
+
+    response = await eventually(
+        lambda: stack.api.get(f"/api/changes/{change_id}"),
+        holds,
+        timeout=timeout,
+        interval=0.2,
+        failure=lambda r: f"{change_id} did not reach {waiting_for}: {r.text[:500]}",
+    )
+    return ChangeState.model_validate(response.json())
+
+
 async def poll(stack: Stack, change_id: str, *stages: str, timeout: float = 60) -> ChangeState:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        response = await stack.api.get(f"/api/changes/{change_id}")
-        if response.status_code == 200:
-            state = ChangeState.model_validate(response.json())
-            if state.stage.value in stages:
-                return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{change_id} did not reach {stages}: {response.text[:500]}")
-        await asyncio.sleep(0.2)
+    """GET the change until it is at one of `stages`."""
+    return await poll_state(
+        stack,
+        change_id,
+        lambda state: state.stage.value in stages,
+        timeout=timeout,
+        waiting_for=str(stages),
+    )
 
 
 def example_body(**overrides: object) -> dict:

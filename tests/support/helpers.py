@@ -1,5 +1,5 @@
 """Shared test helpers: Temporal environments started from the installed binaries, free ports,
-polling for a workflow to reach a stage."""
+one polling helper (`eventually`) and waiting for a workflow to reach a stage, decisions."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import asyncio
 import shutil
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from uuid import uuid4
 
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -27,6 +28,7 @@ from workflows.change.workflow import ChangeWorkflow
 from workflows.search_attributes import cli_flags, indexed_types
 
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def binary(name: str) -> str:
@@ -65,6 +67,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool] = bool,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    failure: Callable[[T], str] = repr,
+) -> T:
+    """Call `probe` every `interval` seconds until `until` holds for what it returned, and return
+    that; after `timeout` seconds fail with an AssertionError saying `failure(last result)`.
+
+    The one polling loop of the tests: `wait_for` (a workflow's state) and the end-to-end
+    `poll` (a change over HTTP) are both made of it; use it for anything else that settles."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s: {failure(result)}")
+        await asyncio.sleep(interval)
+
+
 async def wait_for(
     handle: WorkflowHandle,
     predicate: Callable[[ChangeState], bool],
@@ -73,14 +98,16 @@ async def wait_for(
 ) -> ChangeState:
     """Poll the state (as readers see it: with its running plants' progress) until the
     predicate holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = await with_live_progress(handle._client, await handle.query(ChangeWorkflow.state))
-        if predicate(state):
-            return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out; change is {state.stage}: {state.outcome}")
-        await asyncio.sleep(0.1)
+
+    async def state() -> ChangeState:
+        return await with_live_progress(handle._client, await handle.query(ChangeWorkflow.state))
+
+    return await eventually(
+        state,
+        predicate,
+        timeout=timeout,
+        failure=lambda s: f"change is {s.stage}: {s.outcome}",
+    )
 
 
 def at_stage(*stages: ChangeStage) -> Callable[[ChangeState], bool]:
