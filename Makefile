@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-tryton up test lint format bench-impact bench-lifecycle bench-sync clean chromium
+.PHONY: demo demo-tryton up test test-unit test-fast lint format bench-impact bench-lifecycle bench-sync clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(STAMP) chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# one layer at a time (tests/README.md): the unit tests start nothing and take seconds; test-fast
+# is everything but the whole stack and the browser (workflows, store, connectors, unit)
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m unit
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not browser"
 
 # the browser test drives Debian's chromium (Playwright with executable_path); it skips, saying
 # so, only where chromium cannot be installed
