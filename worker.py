@@ -2,7 +2,9 @@
 (workflows, PLM, ERP, store); `--plant DET` serves only plant DET's systems (MES, QMS) from inside
 the plant, as production runs them and as the embedded stack does (one process per plant);
 `--all-plants` serves both in one process. The sticky workflow cache and the activity
-concurrency come from the settings (docs/operations.md)."""
+concurrency come from the settings (docs/operations.md). With CHANGEFLOW_DEPLOYMENT_NAME and
+CHANGEFLOW_BUILD_ID set, the central worker is one version of a Worker Deployment
+(docs/upgrading.md); without them, versioning is off."""
 
 from __future__ import annotations
 
@@ -12,10 +14,20 @@ import signal
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import typer
+from temporalio.api.enums.v1 import VersioningBehavior
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
-from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import (
+    Worker,
+    WorkerDeploymentConfig,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deps import ActivityDeps
@@ -29,14 +41,44 @@ from workflows.all import WORKFLOWS
 from workflows.queues import plant_queue
 from workflows.schedules import ensure_retention, ensure_schedules
 
+DEPLOYMENT_NAME_ENV = "CHANGEFLOW_DEPLOYMENT_NAME"
+BUILD_ID_ENV = "CHANGEFLOW_BUILD_ID"
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+
+def deployment_config() -> WorkerDeploymentConfig | None:
+    """The central worker's Worker Deployment Version, from CHANGEFLOW_DEPLOYMENT_NAME and
+    CHANGEFLOW_BUILD_ID (both, or neither: versioning off, as for a plain `changeflow up`).
+    Each workflow declares its behaviour on `@workflow.defn`: the change moves to the current
+    version (auto-upgrade, patched), the short-lived workflows stay on the version they
+    started on (pinned). A new version serves new work once it is made current:
+    `temporal worker deployment set-current-version` (docs/upgrading.md)."""
+    name = os.environ.get(DEPLOYMENT_NAME_ENV, "").strip()
+    build_id = os.environ.get(BUILD_ID_ENV, "").strip()
+    if not name and not build_id:
+        return None
+    if not name or not build_id or "." in name:
+        raise ValueError(
+            f"set both {DEPLOYMENT_NAME_ENV} (no '.') and {BUILD_ID_ENV}, or neither "
+            f"(got {name!r} and {build_id!r})"
+        )
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=name, build_id=build_id),
+        use_worker_versioning=True,
+    )
+
+
+def workflow_runner(*, versioned: bool = False) -> SandboxedWorkflowRunner:
     """Temporal's sandbox, with changeflow's own packages passed through: they hold no state
     that a workflow could change, so each workflow run need not import them again. That is
     most of the memory a cached change takes and of the CPU a new run costs; the sandbox still
-    guards everything else (time, randomness, I/O, other modules)."""
+    guards everything else (time, randomness, I/O, other modules). For an unversioned worker
+    (`versioned=False`), the versioning behaviour each workflow declares is left out of its
+    workflow task completions: the server refuses one from a worker that is not in versioned
+    mode (INVALID_ARGUMENT, "versioning behavior cannot be specified without deployment
+    options being set with versioned mode", Server 1.32), which would wedge every workflow."""
     return DirectContextRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_PACKAGES)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*OWN_PACKAGES),
+        versioned=versioned,
     )
 
 
@@ -46,7 +88,12 @@ class DirectContextRunner(SandboxedWorkflowRunner):
     snippet inside the sandbox that calls the workflow instance's method: a quarter of the
     central worker's CPU under load (py-spy). The same method of the same instance is called
     here without the snippet; the workflow code itself still runs only in the sandbox. An SDK
-    whose sandbox is built otherwise gets its own behaviour back."""
+    whose sandbox is built otherwise gets its own behaviour back. Unversioned, it also leaves
+    out each completion's versioning behaviour (see workflow_runner)."""
+
+    def __init__(self, *, versioned: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self._versioned = versioned
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
         instance = super().create_instance(det)
@@ -54,6 +101,17 @@ class DirectContextRunner(SandboxedWorkflowRunner):
         if inner is not None and hasattr(inner, "get_external_store_context"):
             instance.get_serialization_context = inner.get_serialization_context  # type: ignore[method-assign]
             instance.get_external_store_context = inner.get_external_store_context  # type: ignore[method-assign]
+        if not self._versioned:
+            activate = instance.activate
+
+            def unversioned(act: WorkflowActivation) -> WorkflowActivationCompletion:
+                completion = activate(act)
+                if completion.HasField("successful"):
+                    unspecified = VersioningBehavior.VERSIONING_BEHAVIOR_UNSPECIFIED
+                    completion.successful.versioning_behavior = unspecified
+                return completion
+
+            instance.activate = unversioned  # type: ignore[method-assign]
         return instance
 
 
@@ -67,8 +125,11 @@ def build_workers(
     central: bool = True,
     plants: Sequence[str] = (),
     deps: ActivityDeps | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> list[Worker]:
-    """Workers for the central queue and/or the given plants' queues."""
+    """Workers for the central queue and/or the given plants' queues. With `deployment`, the
+    central worker (the one that runs workflows) is that Worker Deployment Version; the plants'
+    workers run activities only and stay unversioned."""
     deps = deps or ActivityDeps.from_settings(settings)
     limits = {"max_concurrent_activities": settings.worker_max_concurrent_activities}
     workers = []
@@ -78,9 +139,10 @@ def build_workers(
                 client,
                 task_queue=settings.task_queue,
                 workflows=WORKFLOWS,
-                workflow_runner=workflow_runner(),
+                workflow_runner=workflow_runner(versioned=deployment is not None),
                 activities=central_activities(deps),
                 max_cached_workflows=settings.worker_max_cached_workflows,
+                deployment_config=deployment,
                 **limits,
             )
         )
@@ -107,9 +169,15 @@ async def run(plant: str | None, all_plants: bool, ready_file: str | None = None
         settings.plant(plant)  # unknown plant: a clear error before anything starts
         workers = build_workers(client, settings, central=False, plants=[plant])
     else:
+        deployment = deployment_config()
         workers = build_workers(
-            client, settings, plants=settings.plant_codes() if all_plants else ()
+            client,
+            settings,
+            plants=settings.plant_codes() if all_plants else (),
+            deployment=deployment,
         )
+        if deployment is not None:
+            log.info("worker deployment version", version=deployment.version.to_canonical_string())
         created = await ensure_schedules(client, settings.task_queue)  # idempotent
         log.info("schedules in place", created=created)
         if settings.temporal_retention_days:

@@ -27,16 +27,11 @@ class AuditActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self.deps = deps
 
-    @activity.defn(name="record_audit")
-    async def record_audit(self, inp: AuditInput) -> None:
-        """Idempotent by event key: a retried activity records the event once. A run whose
-        change id belongs to another change's chain is refused for good (CHAIN_OWNED)."""
-        await self.record_audit_batch([inp])
-
     @activity.defn(name="record_audit_batch")
     async def record_audit_batch(self, records: list[AuditInput]) -> None:
         """The events of one workflow step, in order, in one transaction; each is recorded once
-        by its key, so a retried batch writes only what the failed attempt did not."""
+        by its key, so a retried batch writes only what the failed attempt did not. A run whose
+        change id belongs to another change's chain is refused for good (CHAIN_OWNED)."""
         events = [NewEvent(**r.model_dump()) for r in records]
         try:
             await asyncio.to_thread(append_events, self.deps.engine, events)

@@ -1,4 +1,4 @@
-"""Inputs and outputs of the change workflow, its signals and its activities (small DTOs)."""
+"""Inputs and outputs of the workflows, their handlers and their activities (small DTOs)."""
 
 from __future__ import annotations
 
@@ -252,11 +252,6 @@ class PlantRolloutInput(BaseModel):
     wave: int
     chain_key: str
     tasks: list[RolloutTask]
-    by_query: bool | None = Field(
-        default=None,
-        description="False: the change reads progress from signals (a run from before "
-        "plant-progress-by-query), so the plant sends them. None: sent before this existed.",
-    )
 
 
 class PlantRolloutResult(BaseModel):
@@ -265,20 +260,6 @@ class PlantRolloutResult(BaseModel):
     stopped: bool = Field(
         default=False, description="Stopped before its tasks were finished (asked or cancelled)."
     )
-
-
-class TaskProgress(BaseModel):
-    task_id: str
-    status: str
-    before: dict[str, str] = Field(default_factory=dict)
-    error: str | None = None
-
-
-class PlantReport(BaseModel):
-    """A plant workflow tells its change the tasks it started and each one it finished, for
-    the change's progress (its result is what counts)."""
-
-    tasks: list[TaskProgress]
 
 
 class NotifyInput(BaseModel):

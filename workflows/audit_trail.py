@@ -1,9 +1,8 @@
 """Sending events to a change's audit trail from workflow code, shared by the change and its
-plant workflows: retried, and a store outage is waited out (shown as an alert), never turned
-into a failed change. `AuditWriter` batches: the events of one workflow step go in one activity,
-in order, while the workflow goes on; each is recorded once by its key. A new run writes them as a
-local activity (patch `local-audit`): a few ms in the worker that runs the workflow, recorded as
-one marker, instead of a round trip through the server and a workflow task of its own."""
+plant workflows. `AuditWriter` batches: the events of one workflow step go in one local activity
+(a few ms in the worker that runs the workflow, recorded as one marker), in order, while the
+workflow goes on; each is recorded once by its key. Retried, and a store outage is waited out
+(shown as an alert), never turned into a failed change."""
 
 from __future__ import annotations
 
@@ -26,41 +25,20 @@ STORE_RETRY = RetryPolicy(
     non_retryable_error_types=[CHAIN_OWNED],
 )
 STORE_OUTAGE_PAUSE = timedelta(seconds=30)
-
-
 MAX_BATCH = 100
 
 
-async def send_audit(record: AuditInput, alert: Callable[[str], None]) -> bool:
-    """Record the event; False if the chain belongs to another change (nothing written).
-    While the store is down, `alert` is told why and the event is tried again."""
-    return await _record("record_audit", record, f"Audit: {record.action}", alert)
-
-
-async def send_audit_batch(
-    records: list[AuditInput], alert: Callable[[str], None], local: bool = False
-) -> bool:
-    """Record the events in order; False if the chain belongs to another change."""
+async def send_audit_batch(records: list[AuditInput], alert: Callable[[str], None]) -> bool:
+    """Record the events in order; False if the chain belongs to another change (nothing
+    written). While the store is down, `alert` is told why and the batch is tried again."""
     summary = f"Audit: {', '.join(r.action for r in records)}"[:200]
-    return await _record("record_audit_batch", records, summary, alert, timeout_s=60, local=local)
-
-
-async def _record(
-    name: str,
-    arg: object,
-    summary: str,
-    alert: Callable[[str], None],
-    timeout_s: int = 30,
-    local: bool = False,
-) -> bool:
-    start = workflow.start_local_activity if local else workflow.start_activity
     while True:
         try:
             await asyncio.shield(
-                start(
-                    name,
-                    arg,
-                    start_to_close_timeout=timedelta(seconds=timeout_s),
+                workflow.start_local_activity(
+                    "record_audit_batch",
+                    records,
+                    start_to_close_timeout=timedelta(seconds=60),
                     retry_policy=STORE_RETRY,
                     summary=summary,
                 )
@@ -79,10 +57,8 @@ class AuditWriter:
     workflow waits for it (`flushed`) only where it must: before it decides on the first write's
     outcome, and before it ends."""
 
-    def __init__(
-        self, alert: Callable[[str], None], cleared: Callable[[], None], local: bool = False
-    ) -> None:
-        self._alert, self._cleared, self._local = alert, cleared, local
+    def __init__(self, alert: Callable[[str], None], cleared: Callable[[], None]) -> None:
+        self._alert, self._cleared = alert, cleared
         self._buffer: list[AuditInput] = []
         self._running = False
         self.refused = False  # the chain belongs to another change: nothing more is written
@@ -99,7 +75,7 @@ class AuditWriter:
         try:
             while self._buffer and not self.refused:
                 batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
-                if not await send_audit_batch(batch, self._alert, self._local):
+                if not await send_audit_batch(batch, self._alert):
                     self.refused, self._buffer = True, []
                     break
                 self._cleared()

@@ -5,7 +5,11 @@ after the last write to a system: it waits for that run's outcome (changes submi
 share one sync).
 
 Only ids and counts travel through history: documents go from the connectors straight into the
-store's staging area, page by page. A refused commit (a cyclic BOM) leaves the thread as it was.
+store's staging area, one activity per queue (the central systems, each plant's). A refused
+commit (a cyclic BOM) leaves the thread as it was.
+
+Short-lived: pinned to the worker deployment version it started on (docs/upgrading.md), so a
+change of its code needs no patch.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.messages import (
-        SyncFetch,
         SyncFetched,
         SyncFetchGroup,
         SyncOutcome,
@@ -28,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         SyncSource,
     )
     from workflows.queues import queue_for
-    from workflows.versions import Versions
 
 FETCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -36,7 +38,6 @@ FETCH_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["ConnectorRejected"],
 )
-JOIN_PATCH = "join-sync-under-way"  # patch: earlier runs always synced on their own
 JOIN_RETRY = RetryPolicy(  # "still under way" is answered again a moment later
     initial_interval=timedelta(milliseconds=300),
     backoff_coefficient=1.0,
@@ -51,15 +52,11 @@ STORE_RETRY = RetryPolicy(
 )
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class ThreadSyncWorkflow:
-    @workflow.init
-    def __init__(self, request: SyncRequest) -> None:
-        self._versions = Versions()  # first: which patches this run takes
-
     @workflow.run
     async def run(self, request: SyncRequest) -> SyncOutcome:
-        if self._versions.patched(JOIN_PATCH) and request.before_assessment:
+        if request.before_assessment:  # a change's sync may wait for one under way
             request = request.model_copy(update={"may_join": True})
         plan = await self._begin(request)
         waited = None
@@ -76,10 +73,7 @@ class ThreadSyncWorkflow:
             f"sync {plan.sync_id}: fetching {len(plan.sources)} "
             f"collections" + (f" changed since {plan.since}" if plan.since else " (full)")
         )
-        if self._versions.patched("sync-fetch-by-queue"):
-            failed = await self._fetch_by_queue(plan)
-        else:
-            failed = await self._fetch_each(plan)
+        failed = await self._fetch_by_queue(plan)
         if failed:
             return await self._fail(plan.sync_id, "fetch failed: " + "; ".join(failed))
         try:
@@ -119,29 +113,6 @@ class ThreadSyncWorkflow:
         outcome = await await_sync(sync_id)
         workflow.set_current_details(f"joined sync {sync_id}: {outcome.status}")
         return outcome
-
-    async def _fetch_each(self, plan: SyncPlan) -> list[str]:
-        """One activity per collection (histories from before sync-fetch-by-queue)."""
-        base = workflow.info().task_queue
-        fetches = [
-            workflow.execute_activity(
-                "thread_sync_fetch",
-                SyncFetch(sync_id=plan.sync_id, source=s, since=plan.since),
-                result_type=SyncFetched,
-                task_queue=queue_for(base, s.system, s.plant),
-                start_to_close_timeout=timedelta(hours=2),
-                heartbeat_timeout=timedelta(minutes=2),
-                retry_policy=FETCH_RETRY,
-                summary=f"Fetch {s.system}{' ' + s.plant if s.plant else ''} {s.kind}",
-            )
-            for s in plan.sources
-        ]
-        results = await asyncio.gather(*fetches, return_exceptions=True)
-        return [
-            f"{s.system} {s.plant or ''} {s.kind}: {r.cause or r}"
-            for s, r in zip(plan.sources, results, strict=True)
-            if isinstance(r, ActivityError)
-        ]
 
     async def _fetch_by_queue(self, plan: SyncPlan) -> list[str]:
         """One activity per queue (the central systems, each plant's): it fetches that queue's

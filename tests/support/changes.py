@@ -3,6 +3,7 @@ resolve a hold, cancel; read refusals, failed workflow tasks and the audit actio
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -34,11 +35,14 @@ HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 
 
 async def record_history(handle, name: str) -> None:
-    """CHANGEFLOW_RECORD_HISTORIES=1 refreshes tests/histories/ for the replay test."""
+    """CHANGEFLOW_RECORD_HISTORIES=1 writes the workflow's history to
+    tests/workflows/histories/{name}.json for the replay test (docs/upgrading.md): one event a
+    line, so that a re-recorded history reads as a diff."""
     if os.environ.get("CHANGEFLOW_RECORD_HISTORIES") == "1":
         history = await handle.fetch_history()
+        events = [json.dumps(e, separators=(",", ":")) for e in history.to_json_dict()["events"]]
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        (HISTORIES / f"{name}.json").write_text('{"events":[\n' + ",\n".join(events) + "\n]}\n")
 
 
 async def start(client: Client, queue: str, **overrides: object):

@@ -25,7 +25,6 @@ from domain.messages import (
     BatchResult,
     FailedTask,
     NotifyInput,
-    SyncFetch,
     SyncFetched,
     SyncFetchGroup,
     SyncOutcome,
@@ -114,13 +113,6 @@ class Fakes:
             self.compensated.append(inp.task.id)
             return TaskResult(task_id=inp.task.id)
 
-        @activity.defn(name="verify_task")
-        async def verify_task(inp: TaskInput) -> VerifyResult:
-            if inp.task.id in self.verify_error:
-                raise ApplicationError("QMS read-back refused", non_retryable=True)
-            ok = inp.task.id not in self.verify_bad
-            return VerifyResult(task_id=inp.task.id, ok=ok, detail="read back")
-
         @activity.defn(name="verify_tasks")
         async def verify_tasks(inp: VerifyTasks) -> list[VerifyResult]:
             results = []
@@ -138,23 +130,23 @@ class Fakes:
             self.notices.append(inp.notice)
             return True
 
-        @activity.defn(name="record_audit")
-        async def record_audit(inp: AuditInput) -> None:
+        def record_audit(record: AuditInput) -> None:
             self.audit_attempts += 1
             down = self.audit_outage > 0
             self.audit_outage -= down
-            if down or (inp.action == "task.applied" and inp.detail["task_id"] in self.audit_lost):
+            lost = record.action == "task.applied" and record.detail["task_id"] in self.audit_lost
+            if down or lost:
                 raise ApplicationError(
                     "database is locked", next_retry_delay=timedelta(milliseconds=20)
                 )
-            if inp.event_key not in {a.event_key for a in self.audits}:
-                self.audits.append(inp)
+            if record.event_key not in {a.event_key for a in self.audits}:
+                self.audits.append(record)
 
         @activity.defn(name="record_audit_batch")
         async def record_audit_batch(records: list[AuditInput]) -> None:
             self.audit_batches += 1
             for record in records:
-                await record_audit(record)
+                record_audit(record)
 
         @activity.defn(name="applied_by")
         async def applied_by(change_id: str, workflow_id: str) -> list[dict]:
@@ -182,10 +174,6 @@ class Fakes:
             if self.sync_broken:
                 raise ApplicationError("PLM is down", non_retryable=True)
             return SyncPlan(sync_id="sync-test", sources=[])
-
-        @activity.defn(name="thread_sync_fetch")
-        async def sync_fetch(inp: SyncFetch) -> SyncFetched:
-            return SyncFetched(kind=inp.source.kind, count=0)
 
         @activity.defn(name="thread_sync_fetch_group")
         async def sync_fetch_group(inp: SyncFetchGroup) -> list[SyncFetched]:
@@ -226,10 +214,8 @@ class Fakes:
             assess_impact,
             apply_task,
             compensate_task,
-            verify_task,
             verify_tasks,
             sync_fetch_group,
-            record_audit,
             record_audit_batch,
             applied_by,
             ended_plant_tasks,
@@ -237,7 +223,6 @@ class Fakes:
             sync_begin,
             sync_look,
             sync_await,
-            sync_fetch,
             sync_commit,
             sync_fail,
         ]

@@ -11,7 +11,6 @@ from domain.approvals.decisions import (
     Decision,
     RequiredApproval,
     Role,
-    check_decision,
     outcome,
     outstanding,
 )
@@ -153,14 +152,7 @@ def test_decision_rules() -> None:
         ]
     )
     eng = decision_for(state.required[0], "eng.kim", approval_id="a1")
-    assert check_decision(state, eng, requester="maria") is None
-    assert "requested this change" in check_decision(state, eng, requester="eng.kim")
     state.received.append(eng)
-    assert "already recorded" in check_decision(state, eng, requester="maria")
-    again = decision_for(state.required[0], "eng.other")
-    assert "already given" in check_decision(state, again, requester="maria")
-    wrong_plant = decision_for(RequiredApproval(role=Role.production, plant="MTY"), "x")
-    assert "no production (MTY) approval is required" in check_decision(state, wrong_plant, "m")
     assert outcome(state) is None and [r.label() for r in outstanding(state)] == [
         "production (DET)"
     ]

@@ -1,5 +1,6 @@
 """Workflow tests' fixtures: one time-skipping server per module, and a harness per test (its own
-task queues, workers with the fake activities on the central and every plant's queue)."""
+task queues, workers with the fake activities on the central and every plant's queue; the
+central one runs the workflows as the real worker does, unversioned)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.support.fakes import Fakes
-from tests.support.helpers import (
-    start_time_skipping,
-)
+from tests.support.helpers import start_time_skipping
+from worker import workflow_runner
 from workflows.all import WORKFLOWS
 from workflows.queues import plant_queue
 
@@ -38,6 +38,7 @@ async def harness(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, 
             env.client,
             task_queue=queue,
             workflows=WORKFLOWS,
+            workflow_runner=workflow_runner(),
             activities=acts,
         )
     ]

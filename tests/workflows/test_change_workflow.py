@@ -79,7 +79,8 @@ async def test_approved_change_rolls_out_in_dependency_order(harness) -> None:
         ChangeStage.verifying,
         ChangeStage.completed,
     ]
-    await record_history(handle, "completed")
+    await record_history(handle, "change-completed")
+    await record_history(client.get_workflow_handle(f"{handle.id}-sync-r1"), "sync-own")
     # the events of one step go to the store in one activity, in order, each once
     assert fakes.audit_batches < len(fakes.audits)
     assert len({a.event_key for a in fakes.audits}) == len(fakes.audits)
@@ -105,6 +106,7 @@ async def test_rejection_ends_the_change_without_writes(harness) -> None:
     assert result.stage == ChangeStage.rejected
     assert "qa.lee" in result.outcome and "no FAI" in result.outcome
     assert fakes.applied == []
+    await record_history(handle, "change-rejected")
 
 
 async def test_a_retried_decision_is_recorded_once_and_a_reused_id_is_refused(harness) -> None:
@@ -167,7 +169,7 @@ async def test_forged_input_is_refused_and_audited(harness) -> None:
     handle = await start(client, queue)
     state = await wait_for(handle, at_stage(ChangeStage.awaiting_approval))
     engineering = state.approvals.required[0]
-    await handle.signal(ChangeWorkflow.decide, decision_for(engineering, "eng.kim"))
+    await handle.signal("decide", decision_for(engineering, "eng.kim"))
     forgeries = [
         decision_for(engineering, "eng.kim").model_copy(
             update={"change_id": handle.id, "revision": 1}
@@ -197,12 +199,13 @@ async def test_forged_input_is_refused_and_audited(harness) -> None:
     assert {a.actor for a in refusals} == {"unverified"}
     assert refusals[0].detail["kind"] == "signal:decide"
     assert all(a.detail["claimed_by"] in ("eng.kim", "ceo") for a in refusals)
-    # signals for resolve and cancel are refused the same way
-    await handle.signal(ChangeWorkflow.cancel, CancelRequest(by="maria.engineer"))
+    # any other signal is refused the same way: the change accepts none
+    await handle.signal("cancel", CancelRequest(by="maria.engineer"))
     state = await wait_for(handle, lambda s: len(s.refused) == 6)
     assert state.stage == ChangeStage.awaiting_approval
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
+    await record_history(handle, "change-forged-input")
 
 
 async def test_failed_task_holds_then_retry_completes(harness) -> None:
@@ -220,7 +223,7 @@ async def test_failed_task_holds_then_retry_completes(harness) -> None:
     result = await handle.result()
     assert result.stage == ChangeStage.completed
     assert fakes.applied.count("MTY.ERP.mbom.100-200") == 1
-    await record_history(handle, "hold_then_retry")
+    await record_history(handle, "change-hold-retry")
 
 
 async def test_skip_needs_the_plant_and_a_comment_and_ends_with_deviations(harness) -> None:
@@ -261,6 +264,7 @@ async def test_skip_needs_the_plant_and_a_comment_and_ends_with_deviations(harne
     assert "MTY.ERP.mbom.100-200" in result.outcome
     verified = next(a for a in fakes.audits if a.action == "change.verified")
     assert verified.detail["not_verified"] == {"MTY.ERP.mbom.100-200": "skipped"}
+    await record_history(handle, "change-hold-skip")
 
 
 async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
@@ -272,7 +276,7 @@ async def test_rollback_from_hold_undoes_done_tasks_in_reverse(harness) -> None:
     await resolve(handle, ResolveAction.rollback, comment="supplier tooling not ready")
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
-    await record_history(handle, "hold_then_rollback")
+    await record_history(handle, "change-hold-rollback")
     assert "supplier tooling not ready" in result.outcome
     assert sorted(fakes.compensated) == sorted(fakes.applied)
     assert fakes.compensated[-1] == "PLM.release.100-200"
@@ -330,7 +334,7 @@ async def test_request_changes_reassesses_and_voids_earlier_approvals(harness) -
         await decide(handle, engineering, "eng.kim", revision=1)
     await approve_all(handle)
     assert (await handle.result()).stage == ChangeStage.completed
-    await record_history(handle, "revised")
+    await record_history(handle, "change-revised")
 
 
 async def test_temporal_cancellation_mid_rollout_rolls_back_what_was_applied(harness) -> None:
@@ -359,6 +363,7 @@ async def test_temporal_cancellation_mid_rollout_rolls_back_what_was_applied(har
     requested = next(a for a in fakes.audits if a.action == "change.cancel_requested")
     assert requested.actor == "temporal"
     assert actions(fakes)[-1] == "stage.rolled_back"
+    await record_history(handle, "change-cancelled-mid-rollout")
 
 
 async def test_temporal_cancellation_before_rollout_cancels(harness) -> None:
@@ -550,6 +555,7 @@ async def test_a_failed_task_in_a_large_plan_holds_and_rolls_back_in_batches(har
     result = await handle.result()
     assert result.stage == ChangeStage.rolled_back
     assert fakes.batches["compensate"] == 1 + 3 + 7  # every batch, last first
+    await record_history(handle, "change-large-plan")
 
 
 @pytest.mark.parametrize(

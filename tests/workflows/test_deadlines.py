@@ -12,6 +12,7 @@ from domain.change.stages import ChangeStage
 from tests.support.changes import (
     actions,
     decide,
+    record_history,
     start,
 )
 from tests.support.helpers import at_stage, wait_for
@@ -55,6 +56,7 @@ async def test_a_reminder_at_half_the_sla_then_an_escalation_then_approval(env, 
     assert (await handle.result()).stage == ChangeStage.completed
     assert {"approval.reminder", "approval.escalation"} <= set(actions(fakes))
     assert len(fakes.notices) == 2  # nothing more once decided
+    await record_history(handle, "change-reminded-escalated")
 
 
 async def test_a_change_left_awaiting_approval_expires(env, harness) -> None:
@@ -68,6 +70,7 @@ async def test_a_change_left_awaiting_approval_expires(env, harness) -> None:
     assert [n.kind for n in fakes.notices] == ["expiry"]
     assert fakes.notices[0].to == "maria.engineer"
     assert fakes.applied == [] and "stage.expired" in actions(fakes)
+    await record_history(handle, "change-expired")
 
 
 async def test_an_emergency_change_rolls_out_on_one_approval_and_tracks_the_rest(

@@ -6,20 +6,15 @@ server does not tell a parent that its child was terminated), with fake systems.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from domain.change.stages import ChangeStage
-from domain.messages import PlantReport, PlantRolloutInput, ResolveAction
-from domain.rollout.tasks import RolloutTask, TaskAction
-from domain.thread.objects import System
+from domain.messages import ResolveAction
 from tests.support.changes import (
     actions,
     approve_all,
@@ -29,7 +24,6 @@ from tests.support.changes import (
 )
 from tests.support.helpers import at_stage, start_dev_server, wait_for
 from workflows.change.workflow import ChangeWorkflow
-from workflows.plant_rollout import PROGRESS_SIGNAL, PlantRolloutWorkflow
 
 
 @pytest.fixture(scope="module")
@@ -179,71 +173,4 @@ async def test_a_plant_terminated_while_the_audit_store_was_down_is_undone_by_a_
     await resolve(handle, ResolveAction.rollback)
     assert (await handle.result()).stage == ChangeStage.rolled_back
     assert written in fakes.compensated
-    await record_history(handle, "terminated-plant-rollback")
-
-
-@workflow.defn(sandboxed=False)
-class ReadsSignals:
-    """A change from before progress by query: it reads its plant's progress from signals."""
-
-    def __init__(self) -> None:
-        self.reports: list[PlantReport] = []
-
-    @workflow.signal(name=PROGRESS_SIGNAL)
-    def progress(self, report: PlantReport) -> None:
-        self.reports.append(report)
-
-    @workflow.run
-    async def run(self, inp: PlantRolloutInput, queue: str) -> list[str]:
-        await workflow.execute_child_workflow(
-            PlantRolloutWorkflow.run, inp, id=f"{inp.change_id}.{inp.plant}", task_queue=queue
-        )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return [f"{p.task_id}:{p.status}" for r in self.reports for p in r.tasks]
-
-
-@pytest.mark.parametrize("by_query", [False, True])
-async def test_a_plant_signals_its_progress_only_to_a_change_that_reads_signals(
-    harness, by_query: bool
-) -> None:
-    client, queue, fakes = harness
-    change_id = f"ECO-sig-{uuid.uuid4().hex[:8]}"
-    tasks = [
-        RolloutTask(
-            id="DET.ERP.mbom.x",
-            system=System.ERP,
-            plant="DET",
-            action=TaskAction.update_mbom,
-            target="100-200",
-            summary="MBOM",
-            wave=2,
-        ),
-        RolloutTask(
-            id="DET.MES.wi.x",
-            system=System.MES,
-            plant="DET",
-            action=TaskAction.publish_work_instruction,
-            target="WI-1",
-            depends_on=["DET.ERP.mbom.x"],
-            summary="WI",
-            wave=2,
-        ),
-    ]
-    inp = PlantRolloutInput(
-        change_id=change_id, plant="DET", wave=2, chain_key="k", tasks=tasks, by_query=by_query
-    )
-    parents = f"{queue}-parents"
-    async with Worker(
-        client,
-        task_queue=parents,
-        workflows=[ReadsSignals],
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    ):
-        told = await client.execute_workflow(
-            ReadsSignals.run, args=[inp, queue], id=change_id, task_queue=parents
-        )
-    assert fakes.applied[-2:] == ["DET.ERP.mbom.x", "DET.MES.wi.x"]
-    if by_query:
-        assert told == []  # the change asks the plant: nothing signalled
-    else:
-        assert told.count("DET.ERP.mbom.x:done") == 1 and told.count("DET.MES.wi.x:done") == 1
+    await record_history(handle, "change-terminated-plant-rollback")

@@ -24,7 +24,9 @@ from domain.messages import (
     SyncRequest,
     SyncSource,
 )
+from tests.support.changes import record_history
 from tests.support.helpers import start_time_skipping
+from worker import workflow_runner
 from workflows.thread_sync import ThreadSyncWorkflow
 
 
@@ -73,22 +75,29 @@ class Fakes:
         return [begin, await_run, fetch_group, commit]
 
 
-async def run(env: WorkflowEnvironment, fakes: Fakes) -> SyncOutcome:
+async def run(env: WorkflowEnvironment, fakes: Fakes, recorded_as: str) -> SyncOutcome:
     queue = f"sync-join-{uuid.uuid4().hex[:6]}"
     async with Worker(
-        env.client, task_queue=queue, workflows=[ThreadSyncWorkflow], activities=fakes.activities()
+        env.client,
+        task_queue=queue,
+        workflows=[ThreadSyncWorkflow],
+        workflow_runner=workflow_runner(),
+        activities=fakes.activities(),
     ):
-        return await env.client.execute_workflow(
+        handle = await env.client.start_workflow(
             ThreadSyncWorkflow.run,
             SyncRequest(mode="incremental", before_assessment=True),
             id=f"sync-join-{uuid.uuid4().hex[:6]}",
             task_queue=queue,
         )
+        outcome = await handle.result()
+    await record_history(handle, recorded_as)
+    return outcome
 
 
 async def test_a_change_takes_the_outcome_of_the_sync_it_waited_for(env) -> None:
     fakes = Fakes("committed")
-    outcome = await run(env, fakes)
+    outcome = await run(env, fakes, "sync-joined")
     assert outcome.joined and outcome.sync_id == "sync-other" and outcome.version == 7
     assert fakes.looks == 3 and fakes.commits == 0  # asked again until over; nothing fetched
     assert [b.may_join for b in fakes.begins] == [True]
@@ -96,7 +105,7 @@ async def test_a_change_takes_the_outcome_of_the_sync_it_waited_for(env) -> None
 
 async def test_a_change_syncs_on_its_own_when_the_sync_it_waited_for_did_not_commit(env) -> None:
     fakes = Fakes("failed")
-    outcome = await run(env, fakes)
+    outcome = await run(env, fakes, "sync-joined-failed-then-own")
     assert outcome.status == "committed" and outcome.sync_id == "sync-own" and not outcome.joined
     assert fakes.commits == 1
     assert [b.may_join for b in fakes.begins] == [True, False]

@@ -1,11 +1,11 @@
-"""The assessment steps of ChangeWorkflow: the digital thread brought up to date (found fresh,
-another change's sync waited for, or a child ThreadSyncWorkflow), the impact assessed (an
-activity; a store or PLM outage is waited out), what it found kept in the state, and what
-approvers will sign audited by hash."""
+"""A change's assessment: the digital thread brought up to date (found fresh, another change's
+sync waited for, or a child ThreadSyncWorkflow), the impact assessed (an activity; a store or PLM
+outage is waited out), what it found kept in the state, and what approvers will sign audited by
+hash."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -14,61 +14,57 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from domain.lifecycle.details import items_label
     from domain.messages import AssessInput, AssessResult, SyncOutcome, SyncPlan, SyncRequest
-    from workflows.change.base import ChangeBase
+    from workflows.change.context import ChangeContext
     from workflows.search_attributes import PLANTS, RISK_LEVEL
     from workflows.task_activities import INVALID_CHANGE, WRITE_RETRY
     from workflows.thread_sync import await_sync, fresh_outcome
 
 
-LOOK_FIRST_PATCH = "sync-looked-up-first"  # patch: earlier runs always started a sync child
+class Assessment:
+    """The steps before approval, each on the change's context."""
 
+    def __init__(self, ctx: ChangeContext) -> None:
+        self._ctx = ctx
 
-class ChangeAssessment(ChangeBase):
-    _expire_after_days: float | None
-    _awaiting_since: datetime
-
-    async def _assess(self) -> AssessResult | None:
+    async def assess(self) -> AssessResult | None:
         """The impact assessment; None when the change was cancelled while it could not run.
         A change found invalid raises ApplicationError; other failures are waited out."""
+        state = self._ctx.state
         while True:
             try:
                 assessed = await workflow.execute_activity(
                     "assess_impact",
                     AssessInput(
-                        change_id=self._state.change_id,
-                        request=self._state.request,
-                        revision=self._state.revision,
+                        change_id=state.change_id, request=state.request, revision=state.revision
                     ),
                     result_type=AssessResult,
                     start_to_close_timeout=timedelta(minutes=5),
                     retry_policy=WRITE_RETRY,
-                    summary=f"Assess impact of {items_label(self._state)}",
+                    summary=f"Assess impact of {items_label(state)}",
                 )
             except ActivityError as err:
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type == INVALID_CHANGE:
                     raise ApplicationError(str(cause), type=INVALID_CHANGE) from None
-                await self._wait_out(f"assessment cannot run now ({cause or err}); retrying")
-                if self._cancel is not None:
-                    self._clear_alert()
+                await self._ctx.wait_out(f"assessment cannot run now ({cause or err}); retrying")
+                if self._ctx.cancel is not None:
+                    self._ctx.clear_alert()
                     return None
                 continue
-            self._clear_alert()
+            self._ctx.clear_alert()
             return assessed
 
-    async def _sync_thread(self) -> None:
+    async def sync_thread(self) -> None:
         """Bring the digital thread up to date before assessing: nothing to do when it is fresh,
         another change's sync under way to wait for, else a child ThreadSyncWorkflow. A failed
         sync leaves the last good thread in place; the change is assessed on it."""
-        result, note = None, None
-        if self._versions.patched(LOOK_FIRST_PATCH):
-            result, note = await self._sync_needs_no_run()
+        result, note = await self._sync_needs_no_run()
         if result is None:
             result = await self._sync_run()
         if note:
             result = result.model_copy(update={"warnings": [note, *result.warnings]})
         if result.status == "fresh":  # synced moments ago: assessed on that thread
-            await self._audit("thread.fresh", "changeflow", {"note": "; ".join(result.warnings)})
+            self._ctx.audit("thread.fresh", "changeflow", {"note": "; ".join(result.warnings)})
         elif result.status == "committed":
             synced = {
                 "sync_id": result.sync_id,
@@ -79,9 +75,9 @@ class ChangeAssessment(ChangeBase):
                 synced["joined"] = True
             if note:  # the sync waited for did not commit
                 synced["note"] = note
-            await self._audit("thread.synced", "changeflow", synced)
+            self._ctx.audit("thread.synced", "changeflow", synced)
         else:
-            await self._audit(
+            self._ctx.audit(
                 "thread.sync_failed",
                 "changeflow",
                 {"sync_id": result.sync_id, "error": result.error},
@@ -118,24 +114,25 @@ class ChangeAssessment(ChangeBase):
         return None, f"synced on its own: sync {waited.sync_id}, waited for, {waited.error}"
 
     async def _sync_run(self) -> SyncOutcome:
+        change_id, revision = self._ctx.state.change_id, self._ctx.state.revision
         try:
             return await workflow.execute_child_workflow(
                 "ThreadSyncWorkflow",
                 SyncRequest(mode="incremental", before_assessment=True),
-                id=f"{self._state.change_id}-sync-r{self._state.revision}",
+                id=f"{change_id}-sync-r{revision}",
                 result_type=SyncOutcome,
-                static_summary=f"Thread sync before assessing {self._state.change_id}",
+                static_summary=f"Thread sync before assessing {change_id}",
             )
         except ChildWorkflowError as err:
             return SyncOutcome(sync_id="-", status="failed", error=str(err.cause or err))
 
-    async def _audit_assessment(self, assessed: AssessResult) -> None:
+    def audit(self, assessed: AssessResult) -> None:
         """What the approvers will sign: the impact report and plan, by id and hash."""
-        await self._audit(
+        self._ctx.audit(
             "change.assessed",
             "changeflow",
             {
-                "revision": self._state.revision,
+                "revision": self._ctx.state.revision,
                 "impact_report": assessed.impact.report_id,
                 "impact_hash": assessed.impact_hash,
                 "plan": assessed.plan_id,
@@ -146,24 +143,23 @@ class ChangeAssessment(ChangeBase):
                     {"approval": r.label(), "rule": r.rule, "reason": r.reason}
                     for r in assessed.required_approvals
                 ],
-                "revision_hash": self._state.revision_hash,
+                "revision_hash": self._ctx.state.revision_hash,
             },
         )
 
-    def _apply_assessment(self, assessed: AssessResult) -> None:
-        self._state.impact = assessed.impact
-        self._state.plants = assessed.impact.plants
-        self._state.approvals.required = assessed.required_approvals
-        self._state.approvals.received = []
-        self._state.tasks = assessed.tasks
-        self._state.plan_hash = assessed.plan_hash
-        self._state.impact_hash = assessed.impact_hash
-        self._state.pilot_plant = assessed.pilot_plant
-        self._state.plan_id = assessed.plan_id
-        self._state.wave_sizes = assessed.wave_sizes
-        self._expire_after_days = days = assessed.expire_after_days
-        self._awaiting_since = workflow.now()  # the approvals' clocks start now
-        self._state.expires_at = self._awaiting_since + timedelta(days=days) if days else None
+    def apply(self, assessed: AssessResult) -> None:
+        """Keep what the assessment found in the state (the approvals start over)."""
+        s = self._ctx.state
+        s.impact = assessed.impact
+        s.plants = assessed.impact.plants
+        s.approvals.required = assessed.required_approvals
+        s.approvals.received = []
+        s.tasks = assessed.tasks
+        s.plan_hash = assessed.plan_hash
+        s.impact_hash = assessed.impact_hash
+        s.pilot_plant = assessed.pilot_plant
+        s.plan_id = assessed.plan_id
+        s.wave_sizes = assessed.wave_sizes
         workflow.upsert_search_attributes(
             [
                 RISK_LEVEL.value_set(assessed.impact.risk_level.value),

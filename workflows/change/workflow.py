@@ -2,100 +2,134 @@
 
 Workflow id = change id. It only decides and waits: every side effect is an activity. People
 reach it only through the changeflow API, which signs what they decide (workflows/change/input.py);
-the rollout, its rollback and verification are in workflows/change/rollout.py. A cancellation
-requested in Temporal is handled like a cancel through the API: what was applied is rolled back.
+the rollout, its rollback and verification are a strategy chosen once the plan is final
+(workflows/change/strategy.py). A cancellation requested in Temporal is handled like a cancel
+through the API: what was applied is rolled back.
+
+Long-lived (up to the policy's approval limit, 30 days by default): it moves to each new worker
+deployment version, so a change of its code goes behind `workflow.patched` (docs/upgrading.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC
 
 from temporalio import workflow
+from temporalio.common import RawValue, VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from domain.approvals.decisions import Decision, outcome
+    from domain.approvals.decisions import ApprovalDecision, Decision
     from domain.change.stages import ChangeStage, is_final
     from domain.lifecycle.details import approvals_note, schedule_note
-    from domain.lifecycle.state import ChangeState, StageEntry
+    from domain.lifecycle.state import ChangeState
     from domain.messages import (
+        CancelRequest,
         ChangeInput,
         ChangeOutcome,
+        InputReceipt,
+        Resolution,
+        Revision,
     )
     from domain.rollout.tasks import TaskStatus, deviations
-    from workflows.change.assessment import ChangeAssessment
-    from workflows.change.deadlines import DEADLINES_PATCH, ChangeDeadlines
-    from workflows.change.input import ChangeInputHandlers
-    from workflows.change.rollout import ChangeRollout
-    from workflows.versions import Versions
+    from workflows.change.assessment import Assessment
+    from workflows.change.context import ChangeContext
+    from workflows.change.deadlines import ApprovalDeadlines
+    from workflows.change.hold import PersonHold
+    from workflows.change.input import HumanInput
+    from workflows.change.strategy import RolloutStrategy, rollout_for
+
+COMPLETED = (ChangeStage.completed, ChangeStage.completed_with_deviations)
 
 
-REVISE_PATCH = "revise-after-request-changes"  # patch: earlier runs reassessed at once
-AUDIT_ASSESSMENT_PATCH = "audit-assessment"  # patch: earlier runs did not audit the assessment
-
-
-@workflow.defn(failure_exception_types=[ValidationError])  # bad input fails, never wedges
-class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, ChangeAssessment):
+@workflow.defn(
+    failure_exception_types=[ValidationError],  # bad input fails, never wedges
+    versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+)
+class ChangeWorkflow:
     @workflow.init
     def __init__(self, inp: ChangeInput) -> None:
-        self._versions = Versions()  # first: which patches this run takes
-        request = inp.request
-        self._state = ChangeState(
-            change_id=inp.change_id,
-            title=request.title,
-            type=request.type.value,
-            stage=ChangeStage.submitted,
-            requested_by=request.requested_by,
-            submitted_by=inp.submitted_by,
-            priority=request.priority.value,
-            request=request,
-            history=[StageEntry(stage=ChangeStage.submitted, at=workflow.now())],
-        )
-        self._chain_key = inp.chain_key or workflow.info().first_execution_run_id
-        self._chain_refused = False
-        self._audit_seq = 0
-        self._holds = 0
-        self._used_inputs = set()
-        self._resolution = None
-        self._cancel = None
-        self._inflight = {}
-        self._batches_inflight = []
-        self._batch_done = {}
-        self._children = {}
-        self._expire_after_days = None
-        self._expired = False
-        self._audit_writer = None
-        self._revision = None
-        self._awaiting_since = workflow.now()
+        self._ctx = ctx = ChangeContext(inp)
+        self._input = HumanInput(ctx)
+        self._assessment = Assessment(ctx)
+        self._deadlines = ApprovalDeadlines(ctx)
+        self._hold = PersonHold(ctx)
+        self._rollout: RolloutStrategy | None = None  # chosen once the plan is final
+
+    # -- what people and readers reach ------------------------------------------------------
+    @workflow.query(description="The full state of the change.")
+    def state(self) -> ChangeState:
+        return self._ctx.state
+
+    @workflow.update(description="An approver's decision, signed by the changeflow API.")
+    def submit_decision(self, decision: ApprovalDecision) -> InputReceipt:
+        return self._input.decision(decision)
+
+    @submit_decision.validator
+    def _validate_decision(self, decision: ApprovalDecision) -> None:
+        self._input.validate_decision(decision)
+
+    @workflow.update(description="Retry, skip or roll back the task on hold (signed by the API).")
+    def resolve_hold(self, resolution: Resolution) -> InputReceipt:
+        return self._input.resolution(resolution)
+
+    @resolve_hold.validator
+    def _validate_resolution(self, resolution: Resolution) -> None:
+        self._input.validate_resolution(resolution)
+
+    @workflow.update(description="Cancel the change; what was applied is rolled back.")
+    def request_cancel(self, request: CancelRequest) -> InputReceipt:
+        return self._input.cancel(request)
+
+    @request_cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        self._input.validate_cancel(request)
+
+    @workflow.update(description="The requester's revised change file (signed by the API).")
+    def revise(self, revision: Revision) -> InputReceipt:
+        return self._input.revision(revision)
+
+    @revise.validator
+    def _validate_revision(self, revision: Revision) -> None:
+        self._input.validate_revision(revision)
+
+    @workflow.signal(
+        dynamic=True,
+        description="Refused and audited: the change takes people's input only through the "
+        "changeflow API (signed Updates), never a signal.",
+    )
+    def refuse_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        self._input.refuse_signal(name, args)
 
     # -- the lifecycle ------------------------------------------------------------------------
     @workflow.run
     async def run(self, inp: ChangeInput) -> ChangeOutcome:
-        self._signed_input()  # decided once, first: a new run takes signed input only
-        self._batch_audit()
+        ctx = self._ctx
         try:
             final = await self._lifecycle(inp)
-            if final.stage in (ChangeStage.completed, ChangeStage.completed_with_deviations):
-                await self._track_retrospective()  # an emergency change's later approvals
-                final = self._outcome()
+            if final.stage in COMPLETED:
+                await self._deadlines.track_retrospective()  # an emergency's later approvals
+                final = ctx.outcome()
         except asyncio.CancelledError:
-            if is_final(self._state.stage):  # cancelled after it ended: the end stands
-                final = self._outcome()
+            if is_final(ctx.state.stage):  # cancelled after it ended: the end stands
+                final = ctx.outcome()
             else:
                 await self._after_temporal_cancel()
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._audit_flushed()
+                await ctx.audit_flushed()
                 raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._audit_flushed()  # every event in the store before the change closes
+        await ctx.audit_flushed()  # every event in the store before the change closes
         return final
 
     async def _lifecycle(self, inp: ChangeInput) -> ChangeOutcome:
-        await self._audit(
+        ctx, state = self._ctx, self._ctx.state
+        ctx.audit(
             "change.submitted",
             inp.submitted_by,
             {
@@ -106,124 +140,123 @@ class ChangeWorkflow(ChangeInputHandlers, ChangeRollout, ChangeDeadlines, Change
                 "request": inp.request.model_dump(mode="json"),
             },
         )
-        await self._audit_flushed()  # the first write says whose chain this is
-        if self._chain_refused:
-            return await self._finish(
+        await ctx.audit_flushed()  # the first write says whose chain this is
+        if ctx.chain_refused:
+            return await ctx.finish(
                 ChangeStage.rejected,
-                f"change id {self._state.change_id} belongs to another change; ids are never "
+                f"change id {state.change_id} belongs to another change; ids are never "
                 "reused (nothing was written)",
             )
-        while True:
-            if self._cancel is not None:
-                return await self._finish(ChangeStage.cancelled, self._cancel_note())
-            await self._set_stage(ChangeStage.assessing, f"revision {self._state.revision}")
-            if self._versions.patched("thread-sync-before-assessment"):
-                await self._sync_thread()
+        while True:  # assessed again for each revised change file
+            if ctx.cancel is not None:
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            ctx.set_stage(ChangeStage.assessing, f"revision {state.revision}")
+            await self._assessment.sync_thread()
             try:
-                assessed = await self._assess()
+                assessed = await self._assessment.assess()
             except ApplicationError as err:
-                return await self._finish(
+                return await ctx.finish(
                     ChangeStage.rejected, f"assessment found the change invalid: {err}"
                 )
             if assessed is None:
-                return await self._finish(ChangeStage.cancelled, self._cancel_note())
-            self._apply_assessment(assessed)
-            if self._versions.patched(AUDIT_ASSESSMENT_PATCH):
-                await self._audit_assessment(assessed)
-            await self._set_stage(ChangeStage.awaiting_approval, approvals_note(self._state))
-            verdict = await self._await_approvals()
-            if self._expired:
-                days = self._expire_after_days
-                return await self._finish(
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            self._assessment.apply(assessed)
+            self._deadlines.start(assessed.expire_after_days)
+            self._assessment.audit(assessed)
+            ctx.set_stage(ChangeStage.awaiting_approval, approvals_note(state))
+            verdict = await self._deadlines.verdict()
+            if self._deadlines.expired:
+                days = self._deadlines.expire_after_days or 0
+                return await ctx.finish(
                     ChangeStage.expired, f"no decision within {days:g} days of awaiting approval"
                 )
             if verdict is None:
-                return await self._finish(ChangeStage.cancelled, self._cancel_note())
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
             if verdict == Decision.reject:
-                by = next(
-                    d for d in self._state.approvals.received if d.decision == Decision.reject
-                )
-                return await self._finish(
+                by = next(d for d in state.approvals.received if d.decision == Decision.reject)
+                return await ctx.finish(
                     ChangeStage.rejected,
                     f"rejected by {by.approver} ({by.role.value})"
                     + (f": {by.comment}" if by.comment else ""),
                 )
             if verdict == Decision.request_changes:
-                if self._versions.patched(REVISE_PATCH) and not await self._await_revision():
-                    return await self._finish(ChangeStage.cancelled, self._cancel_note())
-                self._state.revision += 1
-                self._state.approvals.received = []
+                if not await self._await_revision():
+                    return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+                state.revision += 1
+                state.approvals.received = []
                 continue
             break
-        await self._set_stage(ChangeStage.scheduled, schedule_note(self._state))
+        self._rollout = rollout = rollout_for(ctx, self._hold)
+        ctx.set_stage(ChangeStage.scheduled, schedule_note(state))
         await self._wait_for_effectivity()
-        if self._cancel is not None:
-            return await self._finish(ChangeStage.cancelled, self._cancel_note())
-        rolled_out = await self._roll_out()
-        if not rolled_out:
-            return await self._finish(ChangeStage.rolled_back, self._state.outcome)
-        await self._set_stage(ChangeStage.verifying, "reading every system back")
-        failures = await self._verify()
-        if failures or self._cancel is not None:
-            self._state.outcome = (
-                "verification failed: " + "; ".join(failures) if failures else self._cancel_note()
+        if ctx.cancel is not None:
+            return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+        if not await rollout.roll_out():
+            return await ctx.finish(ChangeStage.rolled_back, state.outcome)
+        ctx.set_stage(ChangeStage.verifying, "reading every system back")
+        failures = await rollout.verify()
+        if failures or ctx.cancel is not None:
+            state.outcome = (
+                "verification failed: " + "; ".join(failures) if failures else ctx.cancel_note()
             )
-            await self._roll_back()
-            return await self._finish(ChangeStage.rolled_back, self._state.outcome)
-        found = deviations(self._state.tasks) or self._state.deviations
+            await rollout.roll_back()
+            return await ctx.finish(ChangeStage.rolled_back, state.outcome)
+        found = deviations(state.tasks) or state.deviations
         if found:
-            self._state.deviations = found
-            skipped = [t.id for t in self._state.tasks if t.status == TaskStatus.skipped]
-            return await self._finish(
+            state.deviations = found
+            skipped = [t.id for t in state.tasks if t.status == TaskStatus.skipped]
+            return await ctx.finish(
                 ChangeStage.completed_with_deviations,
                 f"applied tasks verified; {len(skipped)} skipped and not verified: "
                 + ", ".join(skipped),
             )
-        return await self._finish(ChangeStage.completed, "every system verified")
-
-    async def _await_approvals(self) -> Decision | None:
-        """Until every required approval arrives, one rejects, or the change is cancelled (None)
-        or expires (self._expired), reminding and escalating on the way."""
-        approvals = self._state.approvals
-
-        def done() -> bool:
-            return outcome(approvals) is not None or self._cancel is not None
-
-        if self._versions.patched(DEADLINES_PATCH):
-            if not await self._wait_with_deadlines(done):
-                self._expired = True
-                return None
-        else:
-            await workflow.wait_condition(done)
-        if self._cancel is not None and outcome(approvals) != Decision.approve:
-            return None
-        self._state.approved_at = workflow.now()
-        return outcome(approvals)
+        return await ctx.finish(ChangeStage.completed, "every system verified")
 
     async def _await_revision(self) -> bool:
         """Changes were requested: wait for the requester's revised change file (False: the
         change was cancelled meanwhile). The approvals start over on the new revision."""
-        by = next(
-            d for d in self._state.approvals.received if d.decision == Decision.request_changes
-        )
-        await self._set_stage(
+        ctx, state = self._ctx, self._ctx.state
+        by = next(d for d in state.approvals.received if d.decision == Decision.request_changes)
+        ctx.set_stage(
             ChangeStage.changes_requested, f"{by.approver} ({by.role.value}): {by.comment}"
         )
-        await workflow.wait_condition(
-            lambda: self._revision is not None or self._cancel is not None
-        )
-        if self._revision is None:
+        await workflow.wait_condition(lambda: ctx.revision is not None or ctx.cancel is not None)
+        if ctx.revision is None:
             return False
-        self._state.request = self._revision.request
-        self._state.title = self._revision.request.title
-        self._revision = None
+        state.request = ctx.revision.request
+        state.title = ctx.revision.request.title
+        ctx.revision = None
         return True
 
     async def _wait_for_effectivity(self) -> None:
-        effectivity = self._state.request.effectivity
+        effectivity = self._ctx.state.request.effectivity
         if effectivity.type.value == "date" and effectivity.date is not None:
             date = effectivity.date
             wait = (date if date.tzinfo else date.replace(tzinfo=UTC)) - workflow.now()
             if wait.total_seconds() > 0:
                 with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda: self._cancel is not None, timeout=wait)
+                    await workflow.wait_condition(
+                        lambda: self._ctx.cancel is not None, timeout=wait
+                    )
+
+    async def _after_temporal_cancel(self) -> None:
+        """Temporal cancelled the workflow (Web UI, CLI): settle the writes in flight, undo
+        what was applied, end cancelled or rolled back, and leave it in the audit trail."""
+        ctx = self._ctx
+        if ctx.cancel is None:
+            ctx.cancel = CancelRequest(
+                by="temporal", reason="cancellation requested in Temporal (Web UI or CLI)"
+            )
+            ctx.audit("change.cancel_requested", "temporal", {"reason": ctx.cancel.reason})
+        rollout = self._rollout
+        if rollout is not None:
+            await rollout.settle()
+            if rollout.applied():
+                ctx.state.outcome = ctx.cancel_note()
+                await rollout.roll_back()
+                await ctx.finish(ChangeStage.rolled_back, ctx.state.outcome)
+                return
+            if rollout.undone():
+                await ctx.finish(ChangeStage.rolled_back, ctx.state.outcome or ctx.cancel_note())
+                return
+        await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
