@@ -120,26 +120,6 @@ def is_decided(state: ApprovalsState, required: RequiredApproval) -> bool:
     return refused or is_complete(state, required)
 
 
-def check_decision(state: ApprovalsState, decision: ApprovalDecision, requester: str) -> str | None:
-    """None when the decision counts; otherwise the reason it does not."""
-    if any(d.approval_id == decision.approval_id for d in state.received):
-        return f"approval {decision.approval_id} was already recorded"
-    if decision.approver == requester:
-        return f"{decision.approver} requested this change and cannot decide on it"
-    required = next((r for r in state.required if r.slot() == decision.slot()), None)
-    if required is None:
-        wanted = ", ".join(r.label() for r in state.required)
-        label = RequiredApproval(role=decision.role, plant=decision.plant).label()
-        return f"no {label} approval is required for this change (required: {wanted})"
-    if any(d.slot() == decision.slot() and d.approver == decision.approver for d in state.received):
-        return f"{decision.approver} already decided the {required.label()} approval"
-    if is_decided(state, required):
-        return f"the {required.label()} decision was already given"
-    if required.group and decision.approver not in required.members:
-        return f"{decision.approver} is not in {required.group}, which decides {required.label()}"
-    return None
-
-
 def outstanding(
     state: ApprovalsState, retrospective: bool | None = False
 ) -> list[RequiredApproval]:
