@@ -80,6 +80,7 @@ async def test_concurrent_decisions_one_wins_the_other_is_refused_and_audited(
     else:  # the change refused it, and its audit trail says why
         assert "already given" in loser["detail"] or "not awaiting approval" in loser["detail"]
         assert len(refused) == 1 and refused[0]["detail"]["reason"] == loser["detail"]
+    await stack.cancel(change_id)  # still awaiting the other approvals if the approval won
 
 
 async def test_a_retried_post_with_the_same_idempotency_key_is_one_decision(stack: Stack) -> None:

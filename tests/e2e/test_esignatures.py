@@ -158,6 +158,8 @@ async def test_signing_needs_the_password_and_five_wrong_ones_lock(stack: Stack)
         headers=stack.auth("qa.new"),
     )
     assert session.status_code == 202, session.text
+    for waiting in (change_id, other):
+        await stack.cancel(waiting)
 
 
 async def test_policy_explain_names_the_rule_behind_each_approval(stack: Stack) -> None:

@@ -91,6 +91,7 @@ async def test_sign_in_inbox_and_a_signed_approval_in_chromium(stack: Stack, tmp
         assert forged.status_code == 403
     again = await poll(stack, change_id, "awaiting_approval")
     assert len(again.approvals.received) == 1
+    await stack.cancel(change_id)
 
 
 async def test_the_requester_revises_on_the_revise_page(stack: Stack) -> None:
@@ -126,3 +127,4 @@ async def test_the_requester_revises_on_the_revise_page(stack: Stack) -> None:
         assert sent.status_code == 303 and "notice=" in sent.headers["location"]
     state = await poll(stack, change_id, "awaiting_approval")
     assert state.revision == 2 and state.request.reason == "bore tolerance tightened by 0.01 mm"
+    await stack.cancel(change_id)

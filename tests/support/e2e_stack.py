@@ -203,6 +203,7 @@ class Stack:
                     "role": required.role.value,
                     "plant": required.plant,
                     "comment": comment,
+                    "password": PASSWORD,  # the signature needs it outside a signing session
                 },
                 headers=self.auth(user),
             )
