@@ -3,7 +3,7 @@ would break a run in flight fails here (and a deliberately reordered workflow is
 
 One set, recorded with today's code (nothing released ran older code). Refresh it on purpose
 with `CHANGEFLOW_RECORD_HISTORIES=1 pytest tests/workflows`; docs/upgrading.md says when (and
-why a change of ChangeWorkflow goes behind `workflow.patched` instead)."""
+why a change of ChangeWorkflow goes behind a patch instead)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ SCENARIOS = {
         "change-terminated-plant-rollback",
         "change-reminded-escalated",
         "change-expired",
+        "change-emergency-retrospective",  # rolled out, then its later approvals tracked
     },
     "PlantRolloutWorkflow": {"plant-completed"},
     "ThreadSyncWorkflow": {"sync-own", "sync-joined", "sync-joined-failed-then-own"},

@@ -7,7 +7,7 @@ the rollout, its rollback and verification are a strategy chosen once the plan i
 through the API: what was applied is rolled back.
 
 Long-lived (up to the policy's approval limit, 30 days by default): it moves to each new worker
-deployment version, so a change of its code goes behind `workflow.patched` (docs/upgrading.md).
+deployment version, so a change of its code goes behind a patch (docs/upgrading.md).
 """
 
 from __future__ import annotations
@@ -147,45 +147,9 @@ class ChangeWorkflow:
                 f"change id {state.change_id} belongs to another change; ids are never "
                 "reused (nothing was written)",
             )
-        while True:  # assessed again for each revised change file
-            if ctx.cancel is not None:
-                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
-            ctx.set_stage(ChangeStage.assessing, f"revision {state.revision}")
-            await self._assessment.sync_thread()
-            try:
-                assessed = await self._assessment.assess()
-            except ApplicationError as err:
-                return await ctx.finish(
-                    ChangeStage.rejected, f"assessment found the change invalid: {err}"
-                )
-            if assessed is None:
-                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
-            self._assessment.apply(assessed)
-            self._deadlines.start(assessed.expire_after_days)
-            self._assessment.audit(assessed)
-            ctx.set_stage(ChangeStage.awaiting_approval, approvals_note(state))
-            verdict = await self._deadlines.verdict()
-            if self._deadlines.expired:
-                days = self._deadlines.expire_after_days or 0
-                return await ctx.finish(
-                    ChangeStage.expired, f"no decision within {days:g} days of awaiting approval"
-                )
-            if verdict is None:
-                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
-            if verdict == Decision.reject:
-                by = next(d for d in state.approvals.received if d.decision == Decision.reject)
-                return await ctx.finish(
-                    ChangeStage.rejected,
-                    f"rejected by {by.approver} ({by.role.value})"
-                    + (f": {by.comment}" if by.comment else ""),
-                )
-            if verdict == Decision.request_changes:
-                if not await self._await_revision():
-                    return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
-                state.revision += 1
-                state.approvals.received = []
-                continue
-            break
+        ended = await self._until_approved()
+        if ended is not None:
+            return ended
         self._rollout = rollout = rollout_for(ctx, self._hold)
         ctx.set_stage(ChangeStage.scheduled, schedule_note(state))
         await self._wait_for_effectivity()
@@ -211,6 +175,49 @@ class ChangeWorkflow:
                 + ", ".join(skipped),
             )
         return await ctx.finish(ChangeStage.completed, "every system verified")
+
+    async def _until_approved(self) -> ChangeOutcome | None:
+        """Assess, then wait for the approvals; again for each revised change file. None: the
+        change is approved; else how it ended (rejected, cancelled, expired, found invalid)."""
+        ctx, state = self._ctx, self._ctx.state
+        while True:
+            if ctx.cancel is not None:
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            ctx.set_stage(ChangeStage.assessing, f"revision {state.revision}")
+            await self._assessment.sync_thread()
+            try:
+                assessed = await self._assessment.assess()
+            except ApplicationError as err:
+                return await ctx.finish(
+                    ChangeStage.rejected, f"assessment found the change invalid: {err}"
+                )
+            if assessed is None:
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            self._assessment.apply(assessed)
+            self._deadlines.start(assessed.expire_after_days)
+            self._assessment.audit(assessed)
+            ctx.set_stage(ChangeStage.awaiting_approval, approvals_note(state))
+            verdict = await self._deadlines.verdict()
+            if self._deadlines.expired:
+                days = self._deadlines.expire_after_days or 0
+                return await ctx.finish(
+                    ChangeStage.expired, f"no decision within {days:g} days of awaiting approval"
+                )
+            if verdict is None:
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            if verdict == Decision.approve:
+                return None
+            if verdict == Decision.reject:
+                by = next(d for d in state.approvals.received if d.decision == Decision.reject)
+                return await ctx.finish(
+                    ChangeStage.rejected,
+                    f"rejected by {by.approver} ({by.role.value})"
+                    + (f": {by.comment}" if by.comment else ""),
+                )
+            if not await self._await_revision():  # changes requested
+                return await ctx.finish(ChangeStage.cancelled, ctx.cancel_note())
+            state.revision += 1
+            state.approvals.received = []
 
     async def _await_revision(self) -> bool:
         """Changes were requested: wait for the requester's revised change file (False: the
