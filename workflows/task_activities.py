@@ -1,5 +1,6 @@
-"""Starting one task's connector activity (apply, compensate, verify) from workflow code, on the
-queue that reaches the task's system: shared by the change workflow and its plant workflows."""
+"""A task's connector activities from workflow code, each on the queue that reaches the task's
+system: one task applied or undone (the change workflow and its plant workflows), and tasks read
+back with one activity per queue."""
 
 from __future__ import annotations
 
@@ -32,20 +33,18 @@ COMPENSATE_RETRY = RetryPolicy(
 )
 CONNECTOR_HEARTBEAT = timedelta(seconds=10)  # a lost worker's task is retried this soon
 _RETRY = {"apply_task": WRITE_RETRY, "compensate_task": COMPENSATE_RETRY}
-_TIMEOUT = {"verify_task": timedelta(minutes=1)}
-_RESULT = {"verify_task": VerifyResult}
 
 
 def start_task_activity(name: str, change_id: str, task: RolloutTask, summary: str) -> Any:
-    """Start apply_task, compensate_task or verify_task for one task; returns its handle."""
+    """Start apply_task or compensate_task for one task; returns its handle."""
     return workflow.start_activity(
         name,
         TaskInput(change_id=change_id, task=task),
-        result_type=_RESULT.get(name, TaskResult),
+        result_type=TaskResult,
         task_queue=queue_for(workflow.info().task_queue, task.system.value, task.plant),
-        start_to_close_timeout=_TIMEOUT.get(name, timedelta(minutes=2)),
+        start_to_close_timeout=timedelta(minutes=2),
         heartbeat_timeout=CONNECTOR_HEARTBEAT,
-        retry_policy=_RETRY.get(name, WRITE_RETRY),
+        retry_policy=_RETRY[name],
         summary=summary,
     )
 
