@@ -90,6 +90,20 @@ class Settings(BaseModel):
     worker_max_concurrent_activities: int = Field(
         default=100, ge=1, description="Activities one worker process runs at once."
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="The proxies whose X-Forwarded-Proto and X-Forwarded-For the API believes "
+        "(IPs or networks, comma-separated, or *; as uvicorn's --forwarded-allow-ips): through "
+        "them an https request gets a Secure session cookie and throttles count the client.",
+    )
+    secure_cookies: bool = Field(
+        default=False, description="The pages' session cookie is always Secure (https only)."
+    )
+    throttle_storage: str = Field(
+        default="memory://",
+        description="Where sign-in and signing throttles count failures (a `limits` storage "
+        "URI; redis://host:6379 to share them between API processes).",
+    )
     approvals: ApprovalPolicy = Field(
         default=default_policy(),  # a default, not a factory: nested keys update it in part
         description="[approvals] rules, groups and deadlines.",

@@ -12,13 +12,16 @@ from infra.settings import Settings
 from infra.tracing import configure_tracing
 from starter.api.app import create_api
 from starter.web import pages
+from starter.web.proxy import TrustedProxies
 
 
 def create_app(
     settings: Settings | None = None, *, client: Client | None = None, engine: Engine | None = None
 ) -> FastAPI:
     """The API and the pages. Tests pass their own client and engine."""
-    return create_api(settings, client=client, engine=engine, routers=[pages.router])
+    app = create_api(settings, client=client, engine=engine, routers=[pages.router])
+    app.add_middleware(TrustedProxies)  # the scheme and client a trusted proxy forwarded
+    return app
 
 
 def app() -> FastAPI:

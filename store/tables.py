@@ -80,9 +80,8 @@ class UserRow(SQLModel, table=True):
     revoked_at: datetime | None = None
     full_name: str | None = None  # printed on their electronic signatures
     password_hash: str | None = None  # argon2id, for signing decisions (store/credentials.py)
-    failed_signings: int | None = None
-    locked_at: datetime | None = None
-    signing_until: datetime | None = None  # a signing session: no password until then
+    failed_signings: int | None = None  # wrong passwords (sign-in or signing) since a right one
+    locked_at: datetime | None = None  # until an admin unlocks or [approvals] lock_minutes pass
 
 
 class PlanTaskRow(SQLModel, table=True):
@@ -127,3 +126,21 @@ class WebSessionRow(SQLModel, table=True):
     csrf: str
     created_at: datetime
     expires_at: datetime
+    first_signed_at: datetime | None = None  # its first signing (name and password) was made
+    signing_until: datetime | None = None  # no password until then (signing_session_minutes)
+
+
+class SecurityEventRow(SQLModel, table=True):
+    """What happened to people's credentials (store/security_events.py): locks after wrong
+    passwords, their expiry and an admin's unlock, throttled names and addresses, passwords set.
+    Append-only, like the audit trail of changes."""
+
+    __tablename__ = "security_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    kind: str = Field(index=True)
+    user_name: str | None = Field(default=None, index=True)
+    address: str | None = None
+    actor: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,5 +1,9 @@
 """Page sessions of signed-in approvers: a random cookie value (only its hash is stored), an
-expiry, and a CSRF token that every form of the session must carry."""
+expiry, and a CSRF token that every form of the session must carry. A session also knows whether
+its first signing was made (with every component: name and password) and, when the policy allows
+signing sessions, until when it signs without the password: that belongs to this one browser
+session, is opened by a signing (never by signing in) and no other channel (the API, another
+browser) shares it."""
 
 from __future__ import annotations
 
@@ -56,3 +60,25 @@ def close_session(engine: Engine, value: str | None) -> None:
     with Session(engine) as session:
         session.exec(delete(WebSessionRow).where(WebSessionRow.id_hash == _hash(value)))
         session.commit()
+
+
+def record_signing(engine: Engine, value: str | None, session_minutes: float) -> None:
+    """The session signed with the password: its first signing is made, and with
+    `session_minutes` > 0 it signs without the password until then (from this signing)."""
+    if not value:
+        return
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        row = session.get(WebSessionRow, _hash(value))
+        if row is None:
+            return
+        row.first_signed_at = row.first_signed_at or now
+        minutes = timedelta(minutes=session_minutes)
+        row.signing_until = now + minutes if session_minutes > 0 else None
+        session.add(row)
+        session.commit()
+
+
+def signing_session_open(row: WebSessionRow | None, now: datetime | None = None) -> bool:
+    until = as_utc(row.signing_until) if row is not None else None
+    return until is not None and until > (now or datetime.now(UTC))

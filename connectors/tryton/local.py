@@ -31,8 +31,13 @@ def admin_password(home: Path, plant: str) -> str:
     path = plant_dir(home, plant) / PASSWORD_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(16))
-        path.chmod(0o600)
+        try:  # mode 600 from the start, never readable by others
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(16))
     return path.read_text().strip()
 
 

@@ -21,6 +21,7 @@ class Role(StrEnum):
     analyst = "analyst"
     operator = "operator"
     auditor = "auditor"
+    notifier = "notifier"  # a mail or Teams integration: reads and marks the outbox, nothing else
     admin = "admin"
 
 

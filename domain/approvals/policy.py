@@ -3,7 +3,11 @@ change and its impact report into the approvals it needs, each saying which rule
 and why. A rule names a condition (a registered function of the change and its impact), the role
 that decides, how many must (one, all of a named group, or a quorum such as 51% of it), an SLA
 and an escalation contact. Emergency changes need one engineering approval to start; the rest
-are required retrospectively, within a deadline. Pure."""
+are required retrospectively, within a deadline, except those of the roles the policy keeps before
+the rollout (`[approvals.emergency] never_retrospective`, safety and quality by default); only the
+roles `[approvals.emergency] declare` lists may declare an emergency. The policy also says who may
+submit a change on someone else's behalf, how long a signing session lasts and how long a lock
+after wrong passwords holds. Pure."""
 
 from __future__ import annotations
 
@@ -117,16 +121,47 @@ class ApprovalRule(BaseModel):
         return value
 
 
+class EmergencyPolicy(BaseModel):
+    """`[approvals.emergency]`: who may declare an emergency, and which approvals an emergency
+    never postpones (engineering or admin declare; safety and quality stay before rollout)."""
+
+    declare: list[Role] = Field(
+        default_factory=lambda: [Role.engineering, Role.admin],
+        description="The roles that may submit (or revise) a change with priority emergency.",
+    )
+    never_retrospective: list[Role] = Field(
+        default_factory=lambda: [Role.safety, Role.quality],
+        description="Approvals of these roles are needed before an emergency change rolls out.",
+    )
+
+
 class ApprovalPolicy(BaseModel):
     rules: list[ApprovalRule]
     groups: dict[str, list[str]] = Field(default_factory=dict)
     emergency_retrospective_hours: float = Field(default=72, gt=0)
+    emergency: EmergencyPolicy = Field(default_factory=EmergencyPolicy)
     expire_after_days: float | None = Field(
         default=30, gt=0, description="A change still awaiting approval this long expires."
     )
-    signing_session_minutes: float = Field(default=15, ge=0)
+    signing_session_minutes: float = Field(
+        default=0,
+        ge=0,
+        description="0: every signature asks for the password. Above 0: after a signing on the "
+        "approver pages, that browser session signs without it for this long (never the API, "
+        "never opened by signing in).",
+    )
     require_password: bool = Field(
         default=True, description="Each decision is signed by re-entering the password."
+    )
+    lock_minutes: float = Field(
+        default=15,
+        ge=0,
+        description="A user locked after five wrong passwords is unlocked after this long "
+        "(0: only an admin unlocks, `changeflow users unlock`).",
+    )
+    submit_on_behalf: list[Role] = Field(
+        default_factory=lambda: [Role.admin, Role.engineering],
+        description="The roles that may name someone else as a change's requester.",
     )
 
     @model_validator(mode="after")
@@ -201,15 +236,41 @@ def explain(
 
 
 def _emergency(policy: ApprovalPolicy, approvals: list[RequiredApproval]) -> None:
-    """One engineering approval starts the rollout; the rest are due retrospectively. Without
-    an engineering approval to start it, an emergency change needs every approval first."""
+    """One engineering approval starts the rollout; the rest are due retrospectively, except
+    those of the roles the policy never postpones (safety and quality by default), which stay
+    before the rollout. Without an engineering approval to start it, an emergency change needs
+    every approval first."""
     first = next((a for a in approvals if a.role == Role.engineering and a.need == 1), None)
     if first is None:
         return
+    kept = set(policy.emergency.never_retrospective)
     for approval in approvals:
-        if approval is not first:
+        if approval is not first and approval.role not in kept:
             approval.retrospective = True
             approval.due_hours = policy.emergency_retrospective_hours
+
+
+def may_declare_emergency(policy: ApprovalPolicy, role: Role) -> str | None:
+    """None when `role` may declare an emergency; otherwise why not, naming the policy."""
+    if role in policy.emergency.declare:
+        return None
+    allowed = ", ".join(r.value for r in policy.emergency.declare) or "nobody"
+    return (
+        f"priority emergency: {role.value} may not declare an emergency; the policy "
+        f"([approvals.emergency] declare) allows {allowed}"
+    )
+
+
+def may_submit_on_behalf(policy: ApprovalPolicy, role: Role) -> str | None:
+    """None when `role` may name someone else as a change's requester; otherwise why not."""
+    if role in policy.submit_on_behalf:
+        return None
+    allowed = ", ".join(r.value for r in policy.submit_on_behalf) or "nobody"
+    return (
+        f"requested_by: {role.value} may submit only as the requester (leave requested_by out "
+        f"or name yourself); the policy ([approvals] submit_on_behalf) lets {allowed} submit on "
+        "someone's behalf"
+    )
 
 
 def evaluate(

@@ -229,7 +229,12 @@ class ChangeRequest(BaseModel):
     change_id: str | None = Field(default=None, pattern=CHANGE_ID_PATTERN)
     title: str = Field(min_length=3, max_length=200)
     type: ChangeType
-    requested_by: str = Field(pattern=USER_PATTERN, description="A changeflow user's name.")
+    requested_by: str | None = Field(
+        default=None,
+        pattern=USER_PATTERN,
+        description="A changeflow user's name (default: whoever submits it; naming someone "
+        "else: only the roles [approvals] submit_on_behalf lists).",
+    )
     reason: str = Field(min_length=1, max_length=4000)
     priority: Priority = Priority.normal
     plants: list[str] | None = Field(

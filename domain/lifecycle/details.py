@@ -46,6 +46,8 @@ def details_markdown(state: ChangeState) -> str:
     """The markdown the Web UI shows as the workflow's current details."""
     s = state
     lines = [f"**{s.change_id}** {s.title}", f"Stage: **{s.stage.value}**"]
+    if s.submitted_by != s.requested_by:
+        lines.append(f"Requested by {s.requested_by}; {s.submission}")
     if s.alert:
         lines.append(f"⚠ {s.alert}")
     if s.impact:

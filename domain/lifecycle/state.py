@@ -81,6 +81,16 @@ class ChangeState(BaseModel):
         default_factory=list, description="Reminders, escalations and overdue notices sent."
     )
 
+    @computed_field(
+        description="Who submitted the change, and for whom when that is someone else: "
+        "'submitted by X on behalf of Y'."
+    )
+    @property
+    def submission(self) -> str:
+        if self.submitted_by != self.requested_by:
+            return f"submitted by {self.submitted_by} on behalf of {self.requested_by}"
+        return f"submitted by {self.submitted_by}"
+
     @computed_field(description="The wave now rolling out: 0 central, 1 pilot, 2 the rest.")
     @property
     def wave(self) -> int | None:

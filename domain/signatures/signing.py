@@ -40,6 +40,12 @@ class Signature(BaseModel):
     meaning: str | None = Field(default=None, max_length=300)
     signed_at: datetime | None = None
     content_hash: str | None = Field(default=None, max_length=64)
+    signed_with: list[str] | None = Field(
+        default=None,
+        max_length=4,
+        description="The signature components the signer executed (21 CFR 11.200(a)(1)): "
+        '["name", "password"], ["password"], or ["session"] within a page\'s signing session.',
+    )
 
     def manifestation(self) -> dict[str, Any]:
         """The e-signature part (empty for a resolution or cancel, or before e-signatures)."""
@@ -48,6 +54,7 @@ class Signature(BaseModel):
             "meaning": self.meaning,
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "content_hash": self.content_hash,
+            "signed_with": self.signed_with,
         }
         return {k: v for k, v in parts.items() if v is not None}
 

@@ -38,6 +38,7 @@ REASONS = {
     409: "The change is not in a state that allows this.",
     413: "The request body is too large.",
     422: "The request is not valid; every problem is listed.",
+    429: "Too many wrong passwords from this name or address lately: wait Retry-After seconds.",
     503: "A system changeflow depends on cannot answer now; nothing was changed.",
 }
 
@@ -71,15 +72,38 @@ def current_user(
     return user
 
 
-def writer(user: Annotated[User, Depends(current_user)]) -> User:
-    """A user who may change something: everyone but auditors."""
-    if user.role == Role.auditor:
-        raise HTTPException(403, f"{user.name} is an auditor: auditors read, they do not write")
+def _not_a_notifier(user: User) -> None:
+    if user.role == Role.notifier:
+        raise HTTPException(
+            403,
+            f"{user.name} is a notifier: notifiers read the notification outbox and mark it "
+            "sent, nothing else",
+        )
+
+
+def reader(user: Annotated[User, Depends(current_user)]) -> User:
+    """A user who may read changes: everyone but notifiers (they see only the outbox)."""
+    _not_a_notifier(user)
     return user
 
 
-Reader = Annotated[User, Depends(current_user)]
+def writer(user: Annotated[User, Depends(current_user)]) -> User:
+    """A user who may change something: everyone but auditors and notifiers. The pages call it
+    too, with their session's user, before anything they send on."""
+    if user.role == Role.auditor:
+        raise HTTPException(403, f"{user.name} is an auditor: auditors read, they do not write")
+    _not_a_notifier(user)
+    return user
+
+
+def outbox_user(user: Annotated[User, Depends(current_user)]) -> User:
+    """A user who may read the notification outbox: everyone, notifiers included."""
+    return user
+
+
+Reader = Annotated[User, Depends(reader)]
 Writer = Annotated[User, Depends(writer)]
+OutboxUser = Annotated[User, Depends(outbox_user)]
 
 
 def temporal(request: Request) -> Client:

@@ -1,7 +1,10 @@
-"""`changeflow users ...`: the people who use the API, administered in the store directly."""
+"""`changeflow users ...`: the people who use the API, administered in the store directly.
+Passwords set and locks lifted here are in the security log (`changeflow users events`), with
+the locks and throttles the API recorded, under the name of the account that ran the command."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 
 import typer
@@ -13,6 +16,14 @@ from starter.cli.common import err, fail
 
 app = typer.Typer(help="Manage the people who use the API.", no_args_is_help=True)
 console = Console()
+
+
+def _actor() -> str:
+    """Who ran the command, for the security log (the store is administered directly)."""
+    try:
+        return f"{getpass.getuser()} (changeflow users)"
+    except (KeyError, OSError):
+        return "changeflow users"
 
 
 @app.command("add")
@@ -130,7 +141,7 @@ def users_passwd(
         if typer.prompt("again", hide_input=True) != password:
             raise fail("the two passwords differ; nothing changed")
     try:
-        set_password(get_engine(load_settings().db_url), name, password)
+        set_password(get_engine(load_settings().db_url), name, password, actor=_actor())
     except SigningRefused as exc:
         raise fail(str(exc)) from exc
     err.print(f"signing password set for {name}")
@@ -138,12 +149,42 @@ def users_passwd(
 
 @app.command("unlock")
 def users_unlock(name: str) -> None:
-    """Lift the lock on NAME after five wrong signing passwords."""
+    """Lift the lock on NAME after five wrong passwords (before `[approvals] lock_minutes`
+    lift it by themselves)."""
     from store.credentials import SigningRefused, unlock
     from store.db import get_engine
 
     try:
-        was_locked = unlock(get_engine(load_settings().db_url), name)
+        was_locked = unlock(get_engine(load_settings().db_url), name, actor=_actor())
     except SigningRefused as exc:
         raise fail(str(exc)) from exc
     err.print(f"{name} unlocked" if was_locked else f"{name} was not locked")
+
+
+@app.command("events")
+def users_events(
+    name: str | None = typer.Argument(None, help="only this user's (or this name's) events"),
+    kind: str | None = typer.Option(
+        None,
+        help="user.locked, user.lock_expired, user.unlocked, user.password_set, login.throttled",
+    ),
+    limit: int = typer.Option(50, min=1, max=10000),
+) -> None:
+    """The security log, newest first: locks after wrong passwords, their expiry and unlocks,
+    throttled names and addresses, passwords set."""
+    from store.db import get_engine
+    from store.security_events import security_events
+
+    events = security_events(
+        get_engine(load_settings().db_url), user_name=name, kind=kind, limit=limit
+    )
+    for event in events:
+        who = event.user_name or "-"
+        where = f" from {event.address}" if event.address else ""
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(event.detail.items()))
+        console.print(
+            f"{event.at:%Y-%m-%d %H:%M:%S} {event.kind:18} {who:20} by {event.actor}{where}"
+            + (f"  {detail}" if detail else ""),
+            highlight=False,
+            markup=False,
+        )

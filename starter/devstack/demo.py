@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -63,8 +64,11 @@ def demo_passwords(engine: Engine, home: Path) -> dict[str, str]:
         known.setdefault(name, secrets.token_urlsafe(12))
         set_password(engine, name, known[name])  # the store may be new; the file is not
     home.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(known, indent=2))
-    path.chmod(0o600)
+    # mode 600 from the start (never readable by others, not even for a moment), then in place
+    fresh = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    with os.fdopen(os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(json.dumps(known, indent=2))
+    os.replace(fresh, path)
     return known
 
 

@@ -1,8 +1,15 @@
 """The approvers' pages, server-rendered from the API (Jinja2, no front-end build): sign in,
 the inbox of what waits for you (oldest deadline first), a change with its impact, plan and
-signed decisions, the decision form (signed with your password), and the requester's revision.
-Decisions go through the same code as `POST /api/changes/{id}/approvals`. Sessions are a
-random HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token."""
+signed decisions, the decision form, and the requester's revision. Decisions go through the same
+code as `POST /api/changes/{id}/approvals`. Sessions are a random HttpOnly, SameSite=Strict
+cookie (Secure over https, also through a trusted proxy: starter/web/proxy.py); every form carries
+the session's CSRF token.
+
+Signing in is not signing (21 CFR 11.200(a)(1)): the first decision a session signs asks for
+both components, name and password, each later one for the password; with `[approvals]
+signing_session_minutes` above 0, a signing opens a signing session of this browser session alone
+in which the next ones ask for nothing. Every failed sign-in answers the same ("name or password
+not accepted"); failures are throttled per name and per address (429 with Retry-After)."""
 
 from __future__ import annotations
 
@@ -26,22 +33,34 @@ from domain.impact.report import ImpactReport
 from domain.lifecycle.inbox import may_decide, waiting_for
 from domain.lifecycle.state import ChangeState
 from starter.api.deps import ChangeId, change_state, engine_of, temporal
-from starter.api.routes.approvals import ApprovalBody, decide
+from starter.api.routes.approvals import ApprovalBody, password_signing, record_decision
 from starter.api.routes.revise import RevisionBody, revise
+from starter.api.throttle import Throttled, checked_password
 from store.artifacts import load_artifact
-from store.credentials import SigningRefused, authorize_signing
+from store.credentials import SigningRefused
+from store.tables import WebSessionRow
 from store.users import User, get_user
-from store.web_sessions import close_session, find_session, open_session
+from store.web_sessions import (
+    SESSION_HOURS,
+    close_session,
+    find_session,
+    open_session,
+    record_signing,
+    signing_session_open,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 COOKIE = "cf_session"
 INBOX_SCAN = 200  # running changes looked at for the inbox
+NOT_ACCEPTED = "name or password not accepted"  # every failed sign-in, whatever the reason
+READ_ONLY = (Role.auditor, Role.notifier)  # they decide and revise nothing
+NO_PAGES = (Role.notifier,)  # an integration's user: the outbox over the API only
 
 
 class SignedIn:
-    def __init__(self, user: User, csrf: str) -> None:
-        self.user, self.csrf = user, csrf
+    def __init__(self, user: User, session: WebSessionRow) -> None:
+        self.user, self.session, self.csrf = user, session, session.csrf
 
 
 async def _signed_in(request: Request) -> SignedIn | None:
@@ -50,12 +69,24 @@ async def _signed_in(request: Request) -> SignedIn | None:
     if row is None:
         return None
     user = await asyncio.to_thread(get_user, engine, row.user_name)  # revoked: None
-    return SignedIn(user, row.csrf) if user is not None else None
+    if user is None or user.role in NO_PAGES:
+        return None
+    return SignedIn(user, row)
 
 
-def _page(request: Request, template: str, who: SignedIn | None, **context: Any) -> HTMLResponse:
+def _page(
+    request: Request,
+    template: str,
+    who: SignedIn | None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     context.update(user=who.user if who else None, csrf=who.csrf if who else "")
-    return templates.TemplateResponse(request, template, context)
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=headers
+    )
 
 
 def _to_login() -> RedirectResponse:
@@ -79,17 +110,30 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
-    request: Request, name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form()]
+    request: Request,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
 ) -> Response:
+    """A page session, not a signature: nothing is signed by signing in. Every refusal says the
+    same, whatever the reason (unknown, no password, locked, wrong, revoked)."""
     engine = engine_of(request)
-    minutes = request.app.state.settings.approvals.signing_session_minutes
-    user = await asyncio.to_thread(get_user, engine, name)
     try:
-        if user is None:
-            raise SigningRefused("unknown name or wrong password")
-        await asyncio.to_thread(authorize_signing, engine, name, password, minutes)
-    except SigningRefused as exc:
-        return _page(request, "login.html", None, error=str(exc), name=name)
+        await checked_password(request, name, password, channel="sign-in")
+        user = await asyncio.to_thread(get_user, engine, name)
+        if user is None or user.role in NO_PAGES:
+            raise SigningRefused(NOT_ACCEPTED)
+    except Throttled as exc:
+        return _page(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            error=f"{NOT_ACCEPTED}; too many attempts: try again in {exc.retry_after} s",
+            name=name,
+        )
+    except SigningRefused:
+        return _page(request, "login.html", None, error=NOT_ACCEPTED, name=name)
     value, _csrf = await asyncio.to_thread(open_session, engine, name)
     response = RedirectResponse("/approvals", status_code=303)
     response.set_cookie(
@@ -97,8 +141,8 @@ async def login(
         value,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=8 * 3600,
+        secure=request.url.scheme == "https" or request.app.state.settings.secure_cookies,
+        max_age=SESSION_HOURS * 3600,
     )
     return response
 
@@ -160,9 +204,11 @@ async def change_page(
     u = who.user
     slots = (
         []
-        if u.role == Role.auditor
+        if u.role in READ_ONLY
         else [r for r in state.approvals.required if may_decide(state, r, u.name, u.role, u.plant)]
     )
+    policy = request.app.state.settings.approvals
+    in_session = policy.signing_session_minutes > 0 and signing_session_open(who.session)
     return _page(
         request,
         "change.html",
@@ -171,7 +217,10 @@ async def change_page(
         factors=factors,
         slots=slots,
         needs_evidence=any(r.recorded_by for r in slots),
-        may_revise=u.name in (state.requested_by, state.submitted_by) or u.role == Role.admin,
+        needs_name=who.session.first_signed_at is None and not in_session,
+        signing_until=who.session.signing_until if in_session else None,
+        may_revise=u.role not in READ_ONLY
+        and (u.name in (state.requested_by, state.submitted_by) or u.role == Role.admin),
         error=error,
         notice=notice,
     )
@@ -191,6 +240,7 @@ async def decide_form(
     slot: Annotated[str, Form(max_length=40)],
     revision_hash: Annotated[str, Form(max_length=64)],
     comment: Annotated[str, Form(max_length=2000)] = "",
+    name: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     evidence: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -198,9 +248,10 @@ async def decide_form(
     if who is None:
         return _to_login()
     _check_csrf(who, csrf)
-    if who.user.role == Role.auditor:
-        return _back(change_id, error="auditors read, they do not decide")
+    if who.user.role in READ_ONLY:
+        return _back(change_id, error=f"{who.user.role.value}s read, they do not decide")
     role, _, plant = slot.partition("|")
+    signed_with: list[str] = []
     try:
         body = ApprovalBody(
             decision=decision,
@@ -208,15 +259,47 @@ async def decide_form(
             plant=plant or None if Role(role) in PLANT_ROLES else None,
             comment=comment,
             revision_hash=revision_hash,
+            name=name.strip() or None,
             password=password or None,
             evidence=evidence or None,
         )
-        receipt = await decide(change_id, body, request, who.user, None)
+
+        async def authorize() -> list[str]:
+            signed_with[:] = await _page_signing(request, who, body)
+            return signed_with
+
+        receipt = await record_decision(
+            change_id, body, request, who.user, None, authorize=authorize
+        )
     except ValidationError as exc:
         return _back(change_id, error="; ".join(describe_validation_error(exc)))
     except HTTPException as exc:
         return _back(change_id, error=str(exc.detail))
+    if "password" in signed_with:  # a signing with the password: the session's first is made
+        minutes = request.app.state.settings.approvals.signing_session_minutes
+        await asyncio.to_thread(
+            record_signing, engine_of(request), request.cookies.get(COOKIE), minutes
+        )
     return _back(change_id, notice=f"{decision.value} signed and recorded ({receipt.recorded})")
+
+
+async def _page_signing(request: Request, who: SignedIn, body: ApprovalBody) -> list[str]:
+    """The components this page session's signing needs: nothing within its signing session
+    (when the policy has them), else name and password for its first signing and at least the
+    password for each later one. Returns those executed; 403 (429 throttled) otherwise."""
+    policy = request.app.state.settings.approvals
+    if (
+        not body.password
+        and policy.signing_session_minutes > 0
+        and signing_session_open(who.session)
+    ):
+        return ["session"]
+    if who.session.first_signed_at is None and not (body.name and body.password):
+        raise HTTPException(
+            403,
+            "not signed: the first signing of a session needs both your name and your password",
+        )
+    return await password_signing(request, who.user, body, channel="page")
 
 
 @router.get("/changes/{change_id}/revise", response_class=HTMLResponse)
@@ -224,6 +307,8 @@ async def revise_form(request: Request, change_id: ChangeId) -> Response:
     who = await _signed_in(request)
     if who is None:
         return _to_login()
+    if who.user.role in READ_ONLY:
+        return _back(change_id, error=f"{who.user.role.value}s read, they do not revise")
     state = await change_state(temporal(request), change_id)
     asked = [d for d in state.approvals.received if d.decision == Decision.request_changes]
     change_yaml = yaml.safe_dump(
@@ -251,6 +336,8 @@ async def revise_submit(
     if who is None:
         return _to_login()
     _check_csrf(who, csrf)
+    if who.user.role in READ_ONLY:
+        return _back(change_id, error=f"{who.user.role.value}s read, they do not revise")
     try:
         request_model = ChangeRequest.model_validate(yaml.safe_load(change))
         await revise(

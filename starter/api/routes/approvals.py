@@ -1,10 +1,16 @@
 """Approvers' decisions over HTTP: `POST /api/changes/{id}/approvals` checks the signer (role,
-plant, password or signing session), adds the electronic signature (printed name, meaning, time,
-the revision hash decided on) and sends one signed Update whose id is the approval id."""
+plant, password), adds the electronic signature (printed name, meaning, time, the revision hash
+decided on, the signature components executed) and sends one signed Update whose id is the
+approval id.
+
+The API keeps no signing session: every decision it signs needs the signer's password (21 CFR
+11.200(a)(1)); whoever holds a token alone signs nothing. The approver pages sign through
+`record_decision` too, with their own check of the components (starter/web/pages.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Literal
 from uuid import uuid4
@@ -31,9 +37,11 @@ from starter.api.deps import (
     engine_of,
     responses,
     temporal,
+    writer,
 )
 from starter.api.routes.input import INPUT_ID, IdempotencyKey, send_input, sign_input
-from store.credentials import SigningRefused, authorize_signing, printed_name
+from starter.api.throttle import Throttled, checked_password, too_many
+from store.credentials import SigningRefused, printed_name
 from store.users import User
 from workflows.change.workflow import ChangeWorkflow
 
@@ -69,7 +77,13 @@ class ApprovalBody(BaseModel):
     password: str | None = Field(
         default=None,
         max_length=200,
-        description="Your password, to sign (omit within a signing session).",
+        description="Your password, to sign: needed with every decision the API signs.",
+    )
+    name: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Your user name, the other component of your signature: when given it "
+        "must be the token's user, and the signature records both (`signed_with`).",
     )
     evidence: str | None = Field(
         default=None,
@@ -79,11 +93,16 @@ class ApprovalBody(BaseModel):
     )
 
 
+# the signature components a signer executed: checked, then recorded in the signature
+Authorize = Callable[[], Awaitable[list[str]]]
+SIGNATURE_STATUS = 403
+
+
 @router.post(
     "/api/changes/{change_id}/approvals",
     status_code=202,
     response_model=InputReceipt,
-    responses=responses(401, 403, 404, 409, 413, 422, 503),
+    responses=responses(401, 403, 404, 409, 413, 422, 429, 503),
 )
 async def decide(
     change_id: ChangeId,
@@ -92,7 +111,51 @@ async def decide(
     user: Writer,
     idempotency_key: IdempotencyKey = None,
 ) -> InputReceipt:
-    """Approve, reject or request changes in your own role (and plant)."""
+    """Approve, reject or request changes in your own role (and plant), signed with your
+    password (every time: the API keeps no signing session)."""
+    return await record_decision(
+        change_id,
+        body,
+        request,
+        user,
+        idempotency_key,
+        authorize=lambda: password_signing(request, user, body, channel="api"),
+    )
+
+
+async def password_signing(
+    request: Request, user: User, body: ApprovalBody, *, channel: str
+) -> list[str]:
+    """The signer's password (and name, when given) checked for one signature: the components
+    executed, or 403 (429 when throttled) with why not."""
+    if not body.password:
+        raise HTTPException(SIGNATURE_STATUS, "not signed: signing needs your password")
+    if body.name is not None and body.name != user.name:
+        raise HTTPException(
+            SIGNATURE_STATUS, f"not signed: you sign as {user.name}, not {body.name}"
+        )
+    try:
+        await checked_password(request, user.name, body.password, channel=channel)
+    except Throttled as exc:
+        raise too_many(exc) from exc
+    except SigningRefused as exc:
+        log.info("signing refused", by=user.name, channel=channel, reason=str(exc))
+        raise HTTPException(SIGNATURE_STATUS, f"not signed: {exc}") from exc
+    return ["name", "password"] if body.name else ["password"]
+
+
+async def record_decision(
+    change_id: str,
+    body: ApprovalBody,
+    request: Request,
+    user: User,
+    idempotency_key: str | None,
+    *,
+    authorize: Authorize,
+) -> InputReceipt:
+    """A decision checked (role, plant, revision), signed by `authorize` (which checks the
+    components the channel asks for and says which were executed) and sent to the change."""
+    writer(user)  # the pages call this with their session's user: auditors and notifiers refused
     role = Role(body.role)
     on_behalf = role == Role.customer  # recorded by an internal user; the policy says who
     if user.role != role and not on_behalf:
@@ -109,8 +172,14 @@ async def decide(
         state = await change_state(temporal(request), change_id)
         revision = body.revision if body.revision is not None else state.revision
         revision_hash = body.revision_hash or state.revision_hash
-    signature = await _electronic_signature(
-        request, user, body, role, plant, on_behalf, change_id, revision_hash
+    policy = request.app.state.settings.approvals
+    signed_with = await authorize() if policy.require_password else None
+    signature = Signature(
+        printed_name=await asyncio.to_thread(printed_name, engine_of(request), user.name),
+        meaning=meaning(body.decision, role, plant, user.role if on_behalf else None),
+        signed_at=datetime.now(UTC),
+        content_hash=revision_hash,
+        signed_with=signed_with,
     )
     approval_id = body.approval_id or idempotency_key or uuid4().hex
     decision = ApprovalDecision(
@@ -136,38 +205,14 @@ async def decide(
         kind=DECISION,
         user=user.name,
     )
-    log.info("decision recorded", change_id=change_id, by=user.name, decision=body.decision.value)
-    return receipt
-
-
-async def _electronic_signature(
-    request: Request,
-    user: User,
-    body: ApprovalBody,
-    role: Role,
-    plant: str | None,
-    on_behalf: bool,
-    change_id: str,
-    revision_hash: str,
-) -> Signature:
-    """The signer re-enters their password (or is within a signing session); the signature
-    names them, says what it means and hashes exactly the revision they decided on."""
-    policy = request.app.state.settings.approvals
-    engine = engine_of(request)
-    if policy.require_password:
-        try:
-            await asyncio.to_thread(
-                authorize_signing, engine, user.name, body.password, policy.signing_session_minutes
-            )
-        except SigningRefused as exc:
-            log.info("signing refused", change_id=change_id, by=user.name, reason=str(exc))
-            raise HTTPException(403, f"not signed: {exc}") from exc
-    return Signature(
-        printed_name=await asyncio.to_thread(printed_name, engine, user.name),
-        meaning=meaning(body.decision, role, plant, user.role if on_behalf else None),
-        signed_at=datetime.now(UTC),
-        content_hash=revision_hash,
+    log.info(
+        "decision recorded",
+        change_id=change_id,
+        by=user.name,
+        decision=body.decision.value,
+        signed_with=signed_with,
     )
+    return receipt
 
 
 assert set(ApproverRole.__args__) == {r.value for r in APPROVER_ROLES} | {Role.customer.value}

@@ -22,8 +22,9 @@ from temporalio.service import RPCError
 
 from activities.actions.registry import registered
 from connectors.errors import ConnectorError
+from domain.approvals.policy import ApprovalPolicy, may_declare_emergency, may_submit_on_behalf
 from domain.change.errors import ChangeRejectedError
-from domain.change.request import ChangeRequest
+from domain.change.request import ChangeRequest, Priority
 from domain.change.stages import ChangeStage
 from domain.impact.engine import assess
 from domain.impact.report import ImpactReport
@@ -49,10 +50,10 @@ from starter.api.validation import validate_against_systems
 from store.artifacts import load_artifact
 from store.audit.package import AuditPackage, build_package
 from store.audit.read import AuditVerification, read_events, verify_chain
-from store.audit.trail import AuditEvent
+from store.audit.trail import AuditEvent, append_event
 from store.changes import ChangeIdTakenError, release_change, reserve_change
 from store.plan_tasks import task_states
-from store.users import get_user
+from store.users import User, get_user
 from workflows.change.workflow import ChangeWorkflow
 from workflows.search_attributes import CHANGE_STAGE, CHANGE_TYPE, PLANTS, REQUESTER, RISK_LEVEL
 
@@ -94,8 +95,11 @@ class AuditTrail(BaseModel):
     responses=responses(401, 403, 409, 413, 422, 503),
 )
 async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submitted:
-    """Start a change. 422 lists every problem and starts nothing."""
+    """Start a change. 422 lists every problem and starts nothing. The requester is you unless
+    `requested_by` names someone else, which only the roles the policy lists may do (403
+    otherwise; recorded as submitted by you on their behalf); so is an emergency."""
     engine = engine_of(request)
+    change = submitted_as(change, user, request.app.state.settings.approvals)
     problems = []
     if await asyncio.to_thread(get_user, engine, change.requested_by) is None:
         problems.append(
@@ -141,7 +145,10 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
     except RPCError as exc:
         await asyncio.to_thread(release_change, engine, change_id, chain_key)
         raise HTTPException(503, f"Temporal cannot start the change now: {exc.message}") from exc
-    log.info("change submitted", change_id=change_id, by=user.name)
+    on_behalf = change.requested_by if change.requested_by != user.name else None
+    if on_behalf:
+        await _record_on_behalf(engine, change_id, chain_key, user, on_behalf)
+    log.info("change submitted", change_id=change_id, by=user.name, on_behalf_of=on_behalf)
     settings = request.app.state.settings
     return Submitted(
         change_id=change_id,
@@ -151,6 +158,47 @@ async def submit(change: ChangeRequest, request: Request, user: Writer) -> Submi
             ui=f"{settings.ui_url}/namespaces/{client.namespace}/workflows/{change_id}",
         ),
     )
+
+
+async def _record_on_behalf(
+    engine: Any, change_id: str, chain_key: str, user: User, requester: str
+) -> None:
+    """The change's audit trail says it was submitted by `user` on `requester`'s behalf (the
+    workflow's own `change.submitted` names both too: actor and requested_by)."""
+    try:
+        await asyncio.to_thread(
+            append_event,
+            engine,
+            change_id=change_id,
+            event_key=f"{change_id}:change.submitted_on_behalf",
+            chain_key=chain_key,
+            actor=user.name,
+            action="change.submitted_on_behalf",
+            detail={
+                "submitted_by": user.name,
+                "role": user.role.value,
+                "on_behalf_of": requester,
+                "note": f"submitted by {user.name} on behalf of {requester}",
+            },
+        )
+    except Exception as exc:  # noqa: BLE001 - the change has started: say so, do not fail it
+        log.error("on-behalf record not written", change_id=change_id, error=str(exc))
+
+
+def submitted_as(change: ChangeRequest, user: User, policy: ApprovalPolicy) -> ChangeRequest:
+    """The change as `user` may submit it: requested by them unless they name someone else,
+    which only the policy's `submit_on_behalf` roles may; an emergency only from the roles
+    `[approvals.emergency] declare` lists (403 with the policy that says so)."""
+    if change.priority == Priority.emergency:
+        refused = may_declare_emergency(policy, user.role)
+        if refused:
+            raise HTTPException(403, refused)
+    if change.requested_by in (None, user.name):
+        return change.model_copy(update={"requested_by": user.name})
+    refused = may_submit_on_behalf(policy, user.role)
+    if refused:
+        raise HTTPException(403, refused)
+    return change
 
 
 async def check_change_file(

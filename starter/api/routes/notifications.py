@@ -1,5 +1,6 @@
 """The notification outbox over HTTP: what a mail or Teams integration delivers (reminders,
-escalations, expiries, overdue retrospective approvals) and marks sent."""
+escalations, expiries, overdue retrospective approvals) and marks sent. The integration's user
+has the role `notifier`: it reads and marks the outbox and can do nothing else."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from domain.approvals.decisions import Role
-from starter.api.deps import Reader, Writer, engine_of, responses
+from starter.api.deps import OutboxUser, engine_of, responses
 from store.outbox import Notification, mark_sent, notifications
 
 router = APIRouter(tags=["notifications"])
@@ -19,7 +20,7 @@ NotificationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:|/-]{0,3
 @router.get("/api/notifications", response_model=list[Notification], responses=responses(401, 422))
 async def list_notifications(
     request: Request,
-    _user: Reader,
+    _user: OutboxUser,
     status: Literal["pending", "sent"] | None = None,
     change_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -36,11 +37,13 @@ async def list_notifications(
     responses=responses(401, 403, 404, 422),
 )
 async def notification_sent(
-    notification_id: NotificationId, request: Request, user: Writer
+    notification_id: NotificationId, request: Request, user: OutboxUser
 ) -> Notification:
-    """An integration delivered it (admin: the integration's own user)."""
-    if user.role != Role.admin:
-        raise HTTPException(403, "only an admin (the integration's user) marks notifications sent")
+    """An integration delivered it (its user: role notifier, or an admin)."""
+    if user.role not in (Role.notifier, Role.admin):
+        raise HTTPException(
+            403, "only a notifier (the integration's user) or an admin marks notifications sent"
+        )
     done = await asyncio.to_thread(mark_sent, engine_of(request), notification_id)
     if done is None:
         raise HTTPException(404, f"no notification {notification_id}")
