@@ -18,7 +18,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from domain.messages import ChangeInput
 from tests.support.data import bracket_request
-from tests.support.e2e_stack import SHAFT, Stack, poll
+from tests.support.e2e_stack import PASSWORD, SHAFT, Stack, poll
 from workflows.change.workflow import ChangeWorkflow
 
 
@@ -60,11 +60,18 @@ async def test_concurrent_decisions_one_wins_the_other_is_refused_and_audited(
     responses = await asyncio.gather(
         stack.api.post(
             url,
-            json={"decision": "reject", "role": "quality", "comment": "torque spec missing"},
+            json={
+                "password": PASSWORD,
+                "decision": "reject",
+                "role": "quality",
+                "comment": "torque spec missing",
+            },
             headers=stack.auth("qa.lee"),
         ),
         stack.api.post(
-            url, json={"decision": "approve", "role": "quality"}, headers=stack.auth("qa.park")
+            url,
+            json={"password": PASSWORD, "decision": "approve", "role": "quality"},
+            headers=stack.auth("qa.park"),
         ),
     )
     codes = sorted(r.status_code for r in responses)
@@ -89,10 +96,14 @@ async def test_a_retried_post_with_the_same_idempotency_key_is_one_decision(stac
     url = f"/api/changes/{change_id}/approvals"
     headers = {**stack.auth("eng.kim"), "Idempotency-Key": "kim-approves-once"}
     first = await stack.api.post(
-        url, json={"decision": "approve", "role": "engineering"}, headers=headers
+        url,
+        json={"password": PASSWORD, "decision": "approve", "role": "engineering"},
+        headers=headers,
     )
     second = await stack.api.post(
-        url, json={"decision": "approve", "role": "engineering"}, headers=headers
+        url,
+        json={"password": PASSWORD, "decision": "approve", "role": "engineering"},
+        headers=headers,
     )
     assert first.status_code == second.status_code == 202
     assert first.json()["input_id"] == second.json()["input_id"] == "kim-approves-once"

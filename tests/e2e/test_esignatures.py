@@ -1,7 +1,7 @@
 """Issue 8, electronic signatures through the HTTP API (dev server, simulator, real worker):
 each decision carries the signer's printed name, its meaning, the time and the hash of exactly
-the revision approved; a stale hash is refused; signing needs the password (outside a signing
-session) and five wrong ones lock the signer until an admin unlocks. On the shared stack."""
+the revision approved; a stale hash is refused; signing through the API needs the password every
+time and five wrong ones lock the signer until an admin unlocks. On the shared stack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from domain.approvals.decisions import Role
 from store.credentials import set_password, unlock
 from store.db import get_engine
 from store.users import add_user
-from tests.support.e2e_stack import SHAFT, Stack, poll
+from tests.support.e2e_stack import PASSWORD, SHAFT, Stack, poll
 
 
 async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) -> None:
@@ -19,13 +19,19 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     url = f"/api/changes/{change_id}/approvals"
     stale = await stack.api.post(
         url,
-        json={"decision": "approve", "role": "quality", "revision_hash": "0" * 64},
+        json={
+            "password": PASSWORD,
+            "decision": "approve",
+            "role": "quality",
+            "revision_hash": "0" * 64,
+        },
         headers=stack.auth("qa.lee"),
     )
     assert stale.status_code == 409 and state.revision_hash in stale.json()["detail"]
     signed = await stack.api.post(
         url,
         json={
+            "password": PASSWORD,
             "decision": "approve",
             "role": "quality",
             "revision_hash": state.revision_hash,
@@ -48,7 +54,12 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     # requesting changes makes a new revision: the old signatures no longer fit it
     sent_back = await stack.api.post(
         url,
-        json={"decision": "request_changes", "role": "engineering", "comment": "flange radius"},
+        json={
+            "password": PASSWORD,
+            "decision": "request_changes",
+            "role": "engineering",
+            "comment": "flange radius",
+        },
         headers=stack.auth("eng.kim"),
     )
     assert sent_back.status_code == 202, sent_back.text
@@ -79,7 +90,12 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     assert too_late.status_code == 409, too_late.text
     again = await stack.api.post(
         url,
-        json={"decision": "approve", "role": "quality", "revision_hash": state.revision_hash},
+        json={
+            "password": PASSWORD,
+            "decision": "approve",
+            "role": "quality",
+            "revision_hash": state.revision_hash,
+        },
         headers=stack.auth("qa.lee"),
     )
     assert again.status_code == 409 and revised.revision_hash in again.json()["detail"]
@@ -88,6 +104,7 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     old_revision = await stack.api.post(
         url,
         json={
+            "password": PASSWORD,
             "decision": "approve",
             "role": "quality",
             "revision": 1,
@@ -98,13 +115,20 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     assert old_revision.status_code == 409 and "revision 2" in old_revision.json()["detail"]
     unknown = await stack.api.post(
         "/api/changes/CHG-20260101-NOSUCH/approvals",
-        json={"decision": "approve", "role": "quality", "revision": 1, "revision_hash": "0" * 64},
+        json={
+            "password": PASSWORD,
+            "decision": "approve",
+            "role": "quality",
+            "revision": 1,
+            "revision_hash": "0" * 64,
+        },
         headers=stack.auth("qa.lee"),
     )
     assert unknown.status_code == 404, unknown.text
     seen = await stack.api.post(
         url,
         json={
+            "password": PASSWORD,
             "decision": "approve",
             "role": "quality",
             "revision": 2,
@@ -119,45 +143,45 @@ async def test_a_decision_is_signed_over_the_revision_it_approved(stack: Stack) 
     await stack.cancel(change_id)
 
 
-async def test_signing_needs_the_password_and_five_wrong_ones_lock(stack: Stack) -> None:
+async def test_signing_needs_the_password_every_time_and_five_wrong_ones_lock(stack: Stack) -> None:
+    """The API asks the password with every decision (it opens no signing session); five wrong
+    ones lock the signer until an admin unlocks, and meanwhile the name is throttled (429)."""
     engine = get_engine(stack.settings.db_url)
-    token = add_user(engine, "qa.new", Role.quality, full_name="Quinn Ada New")
-    set_password(engine, "qa.new", "the-right-password")
-    stack.tokens["qa.new"] = token
+    for name, full_name in (("qa.new", "Quinn Ada New"), ("qa.guess", "Gus Guess")):
+        stack.tokens[name] = add_user(engine, name, Role.quality, full_name=full_name)
+        set_password(engine, name, "the-right-password")
     change_id = await stack.submit(stack.part_change(SHAFT))
+    other = await stack.submit(stack.part_change(SHAFT))
     await poll(stack, change_id, "awaiting_approval")
-    url = f"/api/changes/{change_id}/approvals"
+    await poll(stack, other, "awaiting_approval")
 
-    async def sign(password: str | None):
+    async def sign(change: str, user: str, password: str | None):
         body = {"decision": "approve", "role": "quality"}
         if password is not None:
             body["password"] = password
-        return await stack.api.post(url, json=body, headers=stack.auth("qa.new"))
+        url = f"/api/changes/{change}/approvals"
+        return await stack.api.post(url, json=body, headers=stack.auth(user))
 
-    missing = await sign(None)
+    missing = await sign(change_id, "qa.new", None)
     assert missing.status_code == 403 and "needs your password" in missing.json()["detail"]
-    for left in (4, 3, 2, 1):
-        wrong = await sign("not-the-password")
-        assert wrong.status_code == 403 and f"{left} attempt(s) left" in wrong.json()["detail"]
-    locked = await sign("not-the-password")
-    assert locked.status_code == 403 and "is locked" in locked.json()["detail"]
-    still = await sign("the-right-password")
-    assert still.status_code == 403 and "an admin unlocks" in still.json()["detail"]
-    assert unlock(engine, "qa.new") is True
-    ok = await sign("the-right-password")
+    ok = await sign(change_id, "qa.new", "the-right-password")
     assert ok.status_code == 202, ok.text
     body = (await stack.api.get(f"/api/changes/{change_id}")).json()
     (received,) = body["approvals"]["received"]
     assert received["signature"]["printed_name"] == "Quinn Ada New"
-    # within the signing session the password is not asked again
-    other = await stack.submit(stack.part_change(SHAFT))
-    await poll(stack, other, "awaiting_approval")
-    session = await stack.api.post(
-        f"/api/changes/{other}/approvals",
-        json={"decision": "approve", "role": "quality"},
-        headers=stack.auth("qa.new"),
-    )
-    assert session.status_code == 202, session.text
+    # the next decision needs the password again: no signing session through the API
+    again = await sign(other, "qa.new", None)
+    assert again.status_code == 403 and "needs your password" in again.json()["detail"]
+
+    for left in (4, 3, 2, 1):
+        wrong = await sign(other, "qa.guess", "not-the-password")
+        assert wrong.status_code == 403 and f"{left} attempt(s) left" in wrong.json()["detail"]
+    locked = await sign(other, "qa.guess", "not-the-password")
+    assert locked.status_code == 403 and "is locked" in locked.json()["detail"]
+    assert "an admin unlocks" in locked.json()["detail"]
+    throttled = await sign(other, "qa.guess", "the-right-password")
+    assert throttled.status_code == 429 and throttled.headers["retry-after"], throttled.text
+    assert unlock(engine, "qa.guess") is True
     for waiting in (change_id, other):
         await stack.cancel(waiting)
 

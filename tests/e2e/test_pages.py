@@ -46,7 +46,7 @@ async def test_sign_in_inbox_and_a_signed_approval_in_chromium(stack: Stack, tmp
         await page.fill("#name", "qa.lee")
         await page.fill("#password", "wrong password!")
         await page.click("button[type=submit]")
-        assert "attempt(s) left" in await page.inner_text("[role=alert]")
+        assert "name or password not accepted" in await page.inner_text("[role=alert]")
         await page.fill("#password", PASSWORD)
         await page.click("button[type=submit]")
         await page.wait_for_url(f"{base}/approvals")
@@ -57,6 +57,7 @@ async def test_sign_in_inbox_and_a_signed_approval_in_chromium(stack: Stack, tmp
         assert "Impact" in await page.inner_text("main")
         assert "first-article inspection" in await page.inner_text("main")  # why this risk
         await page.fill("#comment", "inspection plan reviewed")
+        await page.fill("#name", "qa.lee")  # the first signing of this browser session
         await page.fill("#password", PASSWORD)
         await page.click("button.approve")
         await page.wait_for_selector("[role=status]")
@@ -104,7 +105,12 @@ async def test_the_requester_revises_on_the_revise_page(stack: Stack) -> None:
     await poll(stack, change_id, "awaiting_approval")
     sent_back = await stack.api.post(
         f"/api/changes/{change_id}/approvals",
-        json={"decision": "request_changes", "role": "engineering", "comment": "bore +0.01"},
+        json={
+            "password": PASSWORD,
+            "decision": "request_changes",
+            "role": "engineering",
+            "comment": "bore +0.01",
+        },
         headers=stack.auth("eng.kim"),
     )
     assert sent_back.status_code == 202, sent_back.text

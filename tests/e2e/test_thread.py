@@ -139,7 +139,7 @@ async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> N
     process = {
         "title": "Faster bracket press",
         "type": "process_change",
-        "requested_by": "me",
+        "requested_by": "maria.engineer",
         "reason": "takt",
         "items": [{"plant": "DET", "routing": "R-DET-500-100", "op_no": 10, "std_time_min": 1.5}],
     }
@@ -150,7 +150,7 @@ async def test_preview_thread_status_and_sync_through_the_api(stack: Stack) -> N
     release = {
         "title": "MES 11.2",
         "type": "system_release",
-        "requested_by": "me",
+        "requested_by": "maria.engineer",
         "reason": "upgrade",
         "plants": ["MTY"],
         "items": [{"system": "MES", "version": "11.2"}],
