@@ -203,7 +203,7 @@ class Stack:
                     "role": required.role.value,
                     "plant": required.plant,
                     "comment": comment,
-                    "password": PASSWORD,  # the signature needs it outside a signing session
+                    "password": PASSWORD,  # every decision through the API is signed with it
                 },
                 headers=self.auth(user),
             )
