@@ -30,9 +30,11 @@ from infra.temporal import connect
 from starter.api.deps import Reader, responses
 from starter.api.limits import install_limits
 from starter.api.routes import approvals as routes_approvals
+from starter.api.routes import audit as routes_audit
 from starter.api.routes import changes as routes_changes
 from starter.api.routes import input as routes_input
 from starter.api.routes import notifications as routes_notifications
+from starter.api.routes import plan as routes_plan
 from starter.api.routes import revise as routes_revise
 from starter.api.routes import thread as routes_thread
 from starter.api.routes import trace as routes_trace
@@ -80,6 +82,8 @@ def create_api(
     install_limits(app)
     for router in (
         routes_changes.router,
+        routes_plan.router,
+        routes_audit.router,
         routes_input.router,
         routes_approvals.router,
         routes_revise.router,

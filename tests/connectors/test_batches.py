@@ -78,7 +78,7 @@ async def test_a_batch_resumes_after_an_interruption_and_applies_every_key_once(
     assert len(ledger) == resumed.already + resumed.done == sum(t.wave == 2 for t in plan.tasks)
 
     # what GET /api/changes/{id}/plan shows of a large plan: statuses from the store
-    from starter.api.routes.changes import large_plan
+    from starter.api.routes.plan import large_plan
 
     shown = {t.id: t.status.value for t in large_plan(deps.engine, change_id, "plan-batch-1").tasks}
     assert {shown[t.id] for t in plan.tasks if t.wave == 2} == {"done"}

@@ -1,4 +1,5 @@
-"""Changes: submit one, list them, read one, its impact report and its audit trail.
+"""Changes: submit one, list them, read one (its impact and plan: plan.py; its audit trail:
+audit.py).
 
 A submitted change is checked completely before anything starts (422 with every problem). Its id
 is reserved in the store first and the workflow started with a reuse policy that refuses an id
@@ -9,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -27,32 +27,23 @@ from domain.change.errors import ChangeRejectedError
 from domain.change.request import ChangeRequest, Priority
 from domain.change.stages import ChangeStage
 from domain.impact.engine import assess
-from domain.impact.report import ImpactReport
 from domain.lifecycle.state import ChangeState
 from domain.messages import ChangeInput
-from domain.rollout.plan import PlanError, PlanView, RolloutPlan, build_plan, plan_view
-from domain.rollout.tasks import TaskStatus
+from domain.rollout.plan import PlanError, build_plan
 from infra.logs import get_logger
-from starter.api.audit_document import PdfUnavailableError, package_html, package_pdf
 from starter.api.change_ids import new_change_id
 from starter.api.deps import (
     ChangeId,
-    ErrorBody,
     Reader,
     Writer,
     change_state,
     engine_of,
     responses,
     temporal,
-    workflow_type,
 )
 from starter.api.validation import validate_against_systems
-from store.artifacts import load_artifact
-from store.audit.package import AuditPackage, build_package
-from store.audit.read import AuditVerification, read_events, verify_chain
-from store.audit.trail import AuditEvent, append_event
+from store.audit.trail import append_event
 from store.changes import ChangeIdTakenError, release_change, reserve_change
-from store.plan_tasks import task_states
 from store.users import User, get_user
 from workflows.change.workflow import ChangeWorkflow
 from workflows.search_attributes import CHANGE_STAGE, CHANGE_TYPE, PLANTS, REQUESTER, RISK_LEVEL
@@ -81,11 +72,6 @@ class ChangeSummary(BaseModel):
     plants: list[str]
     requester: str | None
     started_at: datetime | None
-
-
-class AuditTrail(BaseModel):
-    verification: AuditVerification
-    events: list[AuditEvent]
 
 
 @router.post(
@@ -266,125 +252,3 @@ async def list_changes(
 async def get_change(change_id: ChangeId, request: Request, _user: Reader) -> ChangeState:
     """The full state of one change."""
     return await change_state(temporal(request), change_id)
-
-
-@router.get("/api/changes/{change_id}/impact", responses=responses(401, 404, 409, 422, 503))
-async def get_impact(
-    change_id: ChangeId,
-    request: Request,
-    _user: Reader,
-    offset: int = Query(0, ge=0),
-    limit: int = Query(500, ge=1, le=5000),
-) -> dict[str, Any]:
-    """The change's impact report, its objects paged."""
-    state = await change_state(temporal(request), change_id)
-    if state.impact is None:
-        raise HTTPException(
-            409, f"change {change_id} has not been assessed yet (stage {state.stage.value})"
-        )
-    report = await asyncio.to_thread(
-        load_artifact, engine_of(request), state.impact.report_id, ImpactReport
-    )
-    if report is None:
-        raise HTTPException(404, f"impact report {state.impact.report_id} is not in the store")
-    data = report.model_dump(mode="json", exclude={"objects"})
-    data.update(
-        report_id=state.impact.report_id,
-        counts=report.counts(),
-        total_objects=len(report.objects),
-        offset=offset,
-        limit=limit,
-        objects=[o.model_dump(mode="json") for o in report.objects[offset : offset + limit]],
-    )
-    return data
-
-
-@router.get(
-    "/api/changes/{change_id}/plan",
-    response_model=PlanView,
-    responses=responses(401, 404, 409, 422, 503),
-)
-async def get_plan(
-    change_id: ChangeId,
-    request: Request,
-    _user: Reader,
-    offset: int = Query(0, ge=0),
-    limit: int = Query(500, ge=1, le=5000),
-) -> PlanView:
-    """The change's rollout plan: its hash, waves and tasks with their status, paged."""
-    state = await change_state(temporal(request), change_id)
-    if state.plan_hash is None:
-        raise HTTPException(409, f"change {change_id} has no plan yet (stage {state.stage.value})")
-    if state.tasks or not state.plan_id:
-        plan = RolloutPlan(
-            change_id=change_id,
-            revision=state.revision,
-            pilot_plant=state.pilot_plant,
-            tasks=state.tasks,
-            plan_hash=state.plan_hash,
-        )
-    else:  # a large plan: the tasks and their statuses are in the store
-        plan = await asyncio.to_thread(large_plan, engine_of(request), change_id, state.plan_id)
-    return plan_view(plan, offset, limit)
-
-
-def large_plan(engine: Any, change_id: str, plan_id: str) -> RolloutPlan:
-    plan = load_artifact(engine, plan_id, RolloutPlan)
-    if plan is None:
-        raise HTTPException(404, f"plan {plan_id} is not in the store")
-    states = task_states(engine, change_id, [t.id for t in plan.tasks])
-    tasks = [
-        t.model_copy(update={"status": TaskStatus(states[t.id].status)}) if t.id in states else t
-        for t in plan.tasks
-    ]
-    return plan.model_copy(update={"tasks": tasks})
-
-
-@router.get(
-    "/api/changes/{change_id}/audit",
-    response_model=AuditTrail | AuditPackage,
-    responses={
-        **responses(401, 404, 422, 503),
-        200: {
-            "description": "The trail (default), or the audit package as JSON, HTML or PDF.",
-            "content": {"text/html": {}, "application/pdf": {}},
-        },
-        501: {
-            "model": ErrorBody,
-            "description": "format=pdf where the API lacks WeasyPrint (the `pdf` extra).",
-        },
-    },
-)
-async def audit(
-    change_id: ChangeId,
-    request: Request,
-    _user: Reader,
-    format: Literal["trail", "json", "html", "pdf"] = "trail",
-) -> Any:
-    """The change's audit trail and the check of its hash chain; `format=json|html|pdf`: the
-    audit package an auditor reads (every revision, signature, write and read-back)."""
-    engine = engine_of(request)
-    events = await asyncio.to_thread(read_events, engine, change_id)
-    if not events and await workflow_type(temporal(request).get_workflow_handle(change_id)) != (
-        "ChangeWorkflow"
-    ):
-        raise HTTPException(404, f"change {change_id} does not exist")
-    if format == "trail":
-        verification = await asyncio.to_thread(verify_chain, engine, change_id)
-        return AuditTrail(verification=verification, events=events)
-    package = await asyncio.to_thread(build_package, engine, change_id)
-    if package is None:
-        raise HTTPException(404, f"change {change_id} has no audit trail yet")
-    if format == "json":
-        return package
-    if format == "html":
-        return HTMLResponse(package_html(package))
-    try:
-        pdf = await asyncio.to_thread(package_pdf, package)
-    except PdfUnavailableError as exc:  # the JSON and the HTML still work
-        raise HTTPException(501, str(exc)) from exc
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{change_id}-audit.pdf"'},
-    )
