@@ -11,7 +11,7 @@ from infra.logs import configure_logging
 from infra.settings import Settings
 from infra.tracing import configure_tracing
 from starter.api.app import create_api
-from starter.web import pages
+from starter.web import pages, sign_in
 from starter.web.proxy import TrustedProxies
 
 
@@ -19,7 +19,7 @@ def create_app(
     settings: Settings | None = None, *, client: Client | None = None, engine: Engine | None = None
 ) -> FastAPI:
     """The API and the pages. Tests pass their own client and engine."""
-    app = create_api(settings, client=client, engine=engine, routers=[pages.router])
+    app = create_api(settings, client=client, engine=engine, routers=[sign_in.router, pages.router])
     app.add_middleware(TrustedProxies)  # the scheme and client a trusted proxy forwarded
     return app
 

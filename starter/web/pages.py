@@ -1,9 +1,9 @@
-"""The approvers' pages, server-rendered from the API (Jinja2, no front-end build): sign in,
-the inbox of what waits for you (oldest deadline first), a change with its impact, plan and
-signed decisions, the decision form, and the requester's revision. Decisions go through the same
-code as `POST /api/changes/{id}/approvals`. Sessions are a random HttpOnly, SameSite=Strict
-cookie (Secure over https, also through a trusted proxy: starter/web/proxy.py); every form carries
-the session's CSRF token.
+"""The approvers' pages, server-rendered from the API (Jinja2, no front-end build; signing in:
+sign_in.py): the inbox of what waits for you (oldest deadline first), a change with its impact,
+plan and signed decisions, the decision form, and the requester's revision. Decisions go through
+the same code as `POST /api/changes/{id}/approvals`. Sessions are a random HttpOnly,
+SameSite=Strict cookie (Secure over https, also through a trusted proxy: starter/web/proxy.py);
+every form carries the session's CSRF token.
 
 Signing in is not signing (21 CFR 11.200(a)(1)): the first decision a session signs asks for
 both components, name and password, each later one for the password; with `[approvals]
@@ -14,15 +14,12 @@ not accepted"); failures are throttled per name and per address (429 with Retry-
 from __future__ import annotations
 
 import asyncio
-import hmac
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from domain.approvals.decisions import PLANT_ROLES, Decision, Role
@@ -35,127 +32,23 @@ from domain.lifecycle.state import ChangeState
 from starter.api.deps import ChangeId, change_state, engine_of, temporal
 from starter.api.routes.approvals import ApprovalBody, password_signing, record_decision
 from starter.api.routes.revise import RevisionBody, revise
-from starter.api.throttle import Throttled, checked_password
+from starter.web.session import (
+    COOKIE,
+    READ_ONLY,
+    SignedIn,
+    check_csrf,
+    page,
+    signed_in,
+    to_login,
+)
 from store.artifacts import load_artifact
-from store.credentials import SigningRefused
-from store.tables import WebSessionRow
-from store.users import User, get_user
 from store.web_sessions import (
-    SESSION_HOURS,
-    close_session,
-    find_session,
-    open_session,
     record_signing,
     signing_session_open,
 )
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-COOKIE = "cf_session"
 INBOX_SCAN = 200  # running changes looked at for the inbox
-NOT_ACCEPTED = "name or password not accepted"  # every failed sign-in, whatever the reason
-READ_ONLY = (Role.auditor, Role.notifier)  # they decide and revise nothing
-NO_PAGES = (Role.notifier,)  # an integration's user: the outbox over the API only
-
-
-class SignedIn:
-    def __init__(self, user: User, session: WebSessionRow) -> None:
-        self.user, self.session, self.csrf = user, session, session.csrf
-
-
-async def _signed_in(request: Request) -> SignedIn | None:
-    engine = engine_of(request)
-    row = await asyncio.to_thread(find_session, engine, request.cookies.get(COOKIE))
-    if row is None:
-        return None
-    user = await asyncio.to_thread(get_user, engine, row.user_name)  # revoked: None
-    if user is None or user.role in NO_PAGES:
-        return None
-    return SignedIn(user, row)
-
-
-def _page(
-    request: Request,
-    template: str,
-    who: SignedIn | None,
-    *,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> HTMLResponse:
-    context.update(user=who.user if who else None, csrf=who.csrf if who else "")
-    return templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers=headers
-    )
-
-
-def _to_login() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
-
-
-def _check_csrf(who: SignedIn, token: str) -> None:
-    if not hmac.compare_digest(who.csrf, token or ""):
-        raise HTTPException(403, "the form is stale or not from changeflow (CSRF check failed)")
-
-
-@router.get("/", response_class=HTMLResponse)
-async def home() -> Response:
-    return RedirectResponse("/approvals", status_code=303)
-
-
-@router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request) -> Response:
-    return _page(request, "login.html", None)
-
-
-@router.post("/login", response_class=HTMLResponse)
-async def login(
-    request: Request,
-    name: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=200)],
-) -> Response:
-    """A page session, not a signature: nothing is signed by signing in. Every refusal says the
-    same, whatever the reason (unknown, no password, locked, wrong, revoked)."""
-    engine = engine_of(request)
-    try:
-        await checked_password(request, name, password, channel="sign-in")
-        user = await asyncio.to_thread(get_user, engine, name)
-        if user is None or user.role in NO_PAGES:
-            raise SigningRefused(NOT_ACCEPTED)
-    except Throttled as exc:
-        return _page(
-            request,
-            "login.html",
-            None,
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-            error=f"{NOT_ACCEPTED}; too many attempts: try again in {exc.retry_after} s",
-            name=name,
-        )
-    except SigningRefused:
-        return _page(request, "login.html", None, error=NOT_ACCEPTED, name=name)
-    value, _csrf = await asyncio.to_thread(open_session, engine, name)
-    response = RedirectResponse("/approvals", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        value,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https" or request.app.state.settings.secure_cookies,
-        max_age=SESSION_HOURS * 3600,
-    )
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-    who = await _signed_in(request)
-    if who is not None:
-        _check_csrf(who, csrf)
-        await asyncio.to_thread(close_session, engine_of(request), request.cookies.get(COOKIE))
-    response = _to_login()
-    response.delete_cookie(COOKIE)
-    return response
 
 
 async def _running_states(request: Request) -> list[ChangeState]:
@@ -170,9 +63,9 @@ async def _running_states(request: Request) -> list[ChangeState]:
 
 @router.get("/approvals", response_class=HTMLResponse)
 async def inbox(request: Request) -> Response:
-    who = await _signed_in(request)
+    who = await signed_in(request)
     if who is None:
-        return _to_login()
+        return to_login()
     states = await _running_states(request)
     u = who.user
     items = waiting_for(states, u.name, u.role, u.plant)
@@ -181,20 +74,20 @@ async def inbox(request: Request) -> Response:
         for s in states
         if s.stage == ChangeStage.changes_requested and u.name in (s.requested_by, s.submitted_by)
     ]
-    return _page(request, "inbox.html", who, items=items, mine=mine)
+    return page(request, "inbox.html", who, items=items, mine=mine)
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
 async def change_page(
     request: Request, change_id: ChangeId, error: str = "", notice: str = ""
 ) -> Response:
-    who = await _signed_in(request)
+    who = await signed_in(request)
     if who is None:
-        return _to_login()
+        return to_login()
     try:
         state = await change_state(temporal(request), change_id)
     except HTTPException as exc:
-        return _page(request, "base.html", who, error=exc.detail)
+        return page(request, "base.html", who, error=exc.detail)
     factors = []
     if state.impact:
         report = await asyncio.to_thread(
@@ -209,7 +102,7 @@ async def change_page(
     )
     policy = request.app.state.settings.approvals
     in_session = policy.signing_session_minutes > 0 and signing_session_open(who.session)
-    return _page(
+    return page(
         request,
         "change.html",
         who,
@@ -244,10 +137,10 @@ async def decide_form(
     password: Annotated[str, Form(max_length=200)] = "",
     evidence: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    who = await _signed_in(request)
+    who = await signed_in(request)
     if who is None:
-        return _to_login()
-    _check_csrf(who, csrf)
+        return to_login()
+    check_csrf(who, csrf)
     if who.user.role in READ_ONLY:
         return _back(change_id, error=f"{who.user.role.value}s read, they do not decide")
     role, _, plant = slot.partition("|")
@@ -304,9 +197,9 @@ async def _page_signing(request: Request, who: SignedIn, body: ApprovalBody) -> 
 
 @router.get("/changes/{change_id}/revise", response_class=HTMLResponse)
 async def revise_form(request: Request, change_id: ChangeId) -> Response:
-    who = await _signed_in(request)
+    who = await signed_in(request)
     if who is None:
-        return _to_login()
+        return to_login()
     if who.user.role in READ_ONLY:
         return _back(change_id, error=f"{who.user.role.value}s read, they do not revise")
     state = await change_state(temporal(request), change_id)
@@ -314,7 +207,7 @@ async def revise_form(request: Request, change_id: ChangeId) -> Response:
     change_yaml = yaml.safe_dump(
         state.request.model_dump(mode="json", exclude_none=True), sort_keys=False
     )
-    return _page(
+    return page(
         request,
         "revise.html",
         who,
@@ -332,10 +225,10 @@ async def revise_submit(
     change: Annotated[str, Form(max_length=128 * 1024)],
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    who = await _signed_in(request)
+    who = await signed_in(request)
     if who is None:
-        return _to_login()
-    _check_csrf(who, csrf)
+        return to_login()
+    check_csrf(who, csrf)
     if who.user.role in READ_ONLY:
         return _back(change_id, error=f"{who.user.role.value}s read, they do not revise")
     try:
