@@ -28,7 +28,7 @@ from store.security_events import THROTTLED, record_security_event
 log = get_logger(component="api")
 
 # failures allowed per name and per client address before the next attempt waits
-NAME_LIMITS = "5/minute;20/hour;50/day"
+NAME_LIMITS = "10/minute;20/hour;50/day"  # the lock comes first: 5 wrong passwords
 ADDRESS_LIMITS = "20/minute;100/hour;500/day"
 
 
