@@ -30,6 +30,7 @@ log = get_logger(component="api")
 # failures allowed per name and per client address before the next attempt waits
 NAME_LIMITS = "10/minute;20/hour;50/day"  # the lock comes first: 5 wrong passwords
 ADDRESS_LIMITS = "20/minute;100/hour;500/day"
+MAX_REMEMBERED = 10_000  # engaged throttles kept (to log each once) before lifted ones are dropped
 
 
 class Throttled(Exception):
@@ -87,6 +88,8 @@ class Throttle:
     def failed(self, name: str | None, address: str | None) -> list[Engaged]:
         """Count a failure; returns the windows it filled (the throttles it engages now)."""
         now = time.time()
+        if len(self._engaged) > MAX_REMEMBERED:  # forget the throttles that have lifted
+            self._engaged = {k: until for k, until in self._engaged.items() if until > now}
         engaged = []
         for scope, key in self._keys(name, address):
             for item in self.tiers[scope]:
