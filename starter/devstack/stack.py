@@ -76,6 +76,8 @@ class Stack:
 
     def __post_init__(self) -> None:
         home = self.settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)  # its databases, keys and passwords are nobody else's to read
         (home / "logs").mkdir(parents=True, exist_ok=True)
         t_host, _, t_port = self.settings.temporal_address.rpartition(":")
         sim = urlparse(self.settings.simulator_url)
