@@ -79,12 +79,3 @@ class RolloutActivities:
                 return list(await asyncio.gather(*(one(task) for task in inp.tasks)))
         except ConnectorError as exc:
             raise connector_failure(exc) from exc
-
-    @activity.defn(name="verify_task")
-    async def verify_task(self, inp: TaskInput) -> VerifyResult:
-        """Read the system back and compare it with what the task should have left there."""
-        try:
-            async with heartbeating():
-                return await handler_for(inp.task.action).read_back(self._context(inp))
-        except ConnectorError as exc:
-            raise connector_failure(exc) from exc

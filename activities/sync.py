@@ -16,7 +16,6 @@ from activities.failures import connector_failure
 from connectors.errors import ConnectorError
 from connectors.registry import Connectors
 from domain.messages import (
-    SyncFetch,
     SyncFetched,
     SyncFetchGroup,
     SyncOutcome,
@@ -145,21 +144,6 @@ class SyncActivities:
             next_retry_delay=JOIN_POLL,
             category=ApplicationErrorCategory.BENIGN,
         )
-
-    @activity.defn(name="thread_sync_fetch")
-    async def fetch(self, inp: SyncFetch) -> SyncFetched:
-        """Every page of one collection into staging; a retry resumes after the last page."""
-        details = activity.info().heartbeat_details
-        cursor: str | None = details[0] if details else None
-        count = int(details[1]) if details else 0
-        try:
-            return await self._fetch(
-                inp.sync_id, inp.source, inp.since, cursor, count, activity.heartbeat
-            )
-        except ConnectorError as exc:
-            raise connector_failure(exc) from exc
-        except InvalidDocumentError as exc:
-            raise _refused(inp.sync_id, exc) from exc
 
     @activity.defn(name="thread_sync_fetch_group")
     async def fetch_group(self, inp: SyncFetchGroup) -> list[SyncFetched]:

@@ -176,12 +176,6 @@ class SyncPlan(BaseModel):
     )
 
 
-class SyncFetch(BaseModel):
-    sync_id: str
-    source: SyncSource
-    since: datetime | None = None
-
-
 class SyncFetchGroup(BaseModel):
     """Every collection one queue reaches (the central systems, or one plant's), fetched in one
     activity."""
